@@ -74,6 +74,10 @@ type Acker interface {
 // SetAcker attaches the runtime's acknowledgement target. Connectors never call it.
 func (r *Record) SetAcker(a Acker, seq uint64) { r.acker, r.seq = a, seq }
 
+// Acker returns the acknowledgement target and sequence set by SetAcker,
+// so the runtime can find its bookkeeping for a record a task reports.
+func (r *Record) Acker() (Acker, uint64) { return r.acker, r.seq }
+
 // Ack tells the runtime that the target durably accepted this record (or
 // that the task deliberately dropped it), so its offset may be committed.
 // A sink task must ack every record it was given exactly once, in any order,

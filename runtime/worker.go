@@ -1,0 +1,866 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/spur-connect/spur/connect"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Chain is a connector's transform chain (built by the transforms package).
+type Chain interface {
+	Apply(r *connect.Record) (*connect.Record, error)
+}
+
+// Options are the parts of a worker that are plugged in from outside the
+// runtime (cmd/spur wires the transforms package here).
+type Options struct {
+	Registry *connect.Registry
+	Logger   *slog.Logger
+	// NewChain builds the transform chain of a connector config; nil means
+	// connectors may not use transforms.
+	NewChain func(reg *connect.Registry, raw map[string]string) (Chain, error)
+	// TransformSpec returns the transform and predicate keys of a config, for validation.
+	TransformSpec TransformSpecFunc
+}
+
+// Worker is one member of a Spur cluster: it joins the worker group, keeps
+// the config, status and offsets topics, runs the connectors and tasks the
+// leader assigns to it, and, while it is the leader, writes task configs.
+type Worker struct {
+	cfg      *WorkerConfig
+	opts     Options
+	reg      *connect.Registry
+	log      *slog.Logger
+	groupID  string
+	workerID string // host:port of the advertised URL, as Kafka Connect reports it
+
+	cl   *kgo.Client // admin and group requests
+	adm  *kadm.Client
+	prod *kgo.Client // internal topics and dead letter queues
+
+	configs  *configStore
+	statuses *statusStore
+	offsets  *offsetStore
+	assignor *assignor
+
+	configCh  chan struct{}
+	restartCh chan struct{}
+
+	// Owned by the membership loop.
+	memberID string
+
+	mu         sync.Mutex
+	running    map[Item]*instance
+	assignment *Assignment
+	restarts   []RestartRequest
+	ready      bool
+	lastItems  string
+	clusterID  string
+}
+
+// instance is a running connector or task on this worker.
+type instance struct {
+	item   Item
+	gen    int // task generation (tasks) the instance was started with
+	config map[string]string
+	cancel context.CancelFunc
+	done   chan struct{}
+	env    *taskEnv
+	state  State
+}
+
+// NewWorker creates a worker; Run starts it.
+func NewWorker(cfg *WorkerConfig, opts Options) (*Worker, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("runtime: a plugin registry is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if len(cfg.Bootstrap) == 0 {
+		return nil, errors.New("runtime: bootstrap.servers is empty (start the embedded broker first)")
+	}
+	w := &Worker{
+		cfg: cfg, opts: opts, reg: opts.Registry,
+		groupID:   cfg.String("group.id"),
+		workerID:  trimScheme(cfg.AdvertisedURL),
+		configs:   newConfigStore(),
+		statuses:  newStatusStore(),
+		offsets:   newOffsetStore(),
+		assignor:  newAssignor(cfg.RebalanceDelay),
+		configCh:  make(chan struct{}, 1),
+		restartCh: make(chan struct{}, 1),
+		running:   map[Item]*instance{},
+	}
+	w.log = opts.Logger.With("worker", w.workerID)
+	var err error
+	if w.cl, err = kgo.NewClient(append(append([]kgo.Opt{}, cfg.ClientOpts...), kgo.ClientID("spur-worker"))...); err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	w.adm = kadm.NewClient(w.cl)
+	if w.prod, err = kgo.NewClient(append(append([]kgo.Opt{}, cfg.ClientOpts...),
+		kgo.ClientID("spur-worker-producer"), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))...); err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	w.configs.changed = func(string) { signal(w.configCh) }
+	w.configs.restarts = func(r RestartRequest) {
+		w.mu.Lock()
+		w.restarts = append(w.restarts, r)
+		w.mu.Unlock()
+		signal(w.restartCh)
+	}
+	return w, nil
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func trimScheme(u string) string {
+	for _, p := range []string{"http://", "https://"} {
+		if len(u) > len(p) && u[:len(p)] == p {
+			return u[len(p):]
+		}
+	}
+	return u
+}
+
+// WorkerID is host:port of the worker's advertised REST URL.
+func (w *Worker) WorkerID() string { return w.workerID }
+
+// Config returns the worker config.
+func (w *Worker) Config() *WorkerConfig { return w.cfg }
+
+// Registry returns the plugin registry.
+func (w *Worker) Registry() *connect.Registry { return w.reg }
+
+// Ready reports whether the worker has read its stores and joined the group.
+func (w *Worker) Ready() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ready
+}
+
+// ClusterID is the Kafka cluster id.
+func (w *Worker) ClusterID() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.clusterID
+}
+
+// Run starts the stores, joins the group and runs assigned work until ctx is
+// done; then it stops its work gracefully and leaves the group.
+func (w *Worker) Run(ctx context.Context) error {
+	defer w.cl.Close()
+	defer w.prod.Close()
+	if err := w.startStores(ctx); err != nil {
+		return err
+	}
+	loopCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := w.loop(loopCtx)
+	w.shutdown()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func (w *Worker) startStores(ctx context.Context) error {
+	if m, err := w.adm.Metadata(ctx); err == nil {
+		w.mu.Lock()
+		w.clusterID = m.Cluster
+		w.mu.Unlock()
+	} else {
+		return fmt.Errorf("reach Kafka at %v: %w", w.cfg.Bootstrap, err)
+	}
+	c := w.cfg.Config
+	topics := []struct {
+		name  string
+		parts int32
+		rf    string
+		exact bool
+		apply func(*kgo.Record)
+		set   func(*topicLog)
+	}{
+		{c.String("config.storage.topic"), 1, "config.storage.replication.factor", true, w.configs.apply, func(l *topicLog) { w.configs.log = l }},
+		{c.String("status.storage.topic"), int32(c.Int("status.storage.partitions")), "status.storage.replication.factor", false, w.statuses.apply, func(l *topicLog) { w.statuses.log = l }},
+		{c.String("offset.storage.topic"), int32(c.Int("offset.storage.partitions")), "offset.storage.replication.factor", false, w.offsets.apply, func(l *topicLog) { w.offsets.log = l }},
+	}
+	for _, t := range topics {
+		if err := ensureTopic(ctx, w.adm, t.name, t.parts, int16(c.Int(t.rf)), t.exact); err != nil {
+			return err
+		}
+		l, err := newTopicLog(t.name, w.cfg.ClientOpts, w.adm, w.prod, t.apply)
+		if err != nil {
+			return err
+		}
+		t.set(l)
+		go l.run(ctx)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, l := range []*topicLog{w.configs.log, w.statuses.log, w.offsets.log} {
+		if err := l.readToEnd(rctx); err != nil {
+			return err
+		}
+	}
+	w.log.Info("stores read", "connectors", len(w.configs.snapshot().Connectors))
+	return nil
+}
+
+// loop is the membership loop: join, apply the assignment, heartbeat, and
+// rejoin when the group or the configured work changes.
+func (w *Worker) loop(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		a, err := w.joinAndSync(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			w.log.Warn("joining the worker group failed; retrying", "err", err, "backoff", backoff)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if a.Error != 0 {
+			w.log.Info("config mismatch reported by leader; reading configs and rejoining")
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_ = w.configs.log.readToEnd(rctx)
+			cancel()
+			continue
+		}
+		if revoked := w.apply(ctx, a); revoked {
+			continue // stopped revoked work: rejoin at once so it can be placed
+		}
+		w.mu.Lock()
+		w.ready = true
+		w.mu.Unlock()
+		if w.isLeader() {
+			w.leaderDuties(ctx)
+		}
+		w.steady(ctx, a)
+	}
+	return ctx.Err()
+}
+
+// steady heartbeats and reacts to config changes and restart requests until
+// a rebalance is needed.
+func (w *Worker) steady(ctx context.Context, a *Assignment) {
+	hb := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer hb.Stop()
+	var delay <-chan time.Time
+	if a.DelayMs > 0 {
+		delay = time.After(time.Duration(a.DelayMs)*time.Millisecond + 50*time.Millisecond)
+	}
+	lastOK := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			err := w.heartbeat(ctx, a.Generation)
+			if err == nil {
+				lastOK = time.Now()
+				continue
+			}
+			if errors.Is(err, errRejoin) {
+				return
+			}
+			w.log.Warn("heartbeat failed", "err", err)
+			if time.Since(lastOK) > w.cfg.SessionTimeout {
+				// The coordinator has expelled us by now: our work may already
+				// run elsewhere, so stop it (Kafka Connect's KAFKA-9184).
+				w.log.Error("lost contact with the group coordinator; stopping all work")
+				w.stopAll(StateUnassigned)
+				w.memberID = ""
+				return
+			}
+		case <-delay:
+			return
+		case <-w.configCh:
+			if w.onConfigChange(ctx) {
+				return
+			}
+		case <-w.restartCh:
+			w.processRestarts(ctx)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func (w *Worker) isLeader() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.assignment != nil && w.assignment.Leader == w.memberID && w.memberID != ""
+}
+
+// LeaderURL returns the advertised URL of the current leader, or "".
+func (w *Worker) LeaderURL() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.assignment == nil {
+		return ""
+	}
+	return w.assignment.LeaderURL
+}
+
+// IsLeader reports whether this worker currently leads the cluster.
+func (w *Worker) IsLeader() bool { return w.isLeader() }
+
+// OwnerURL returns the URL of the worker running an item, per the last assignment.
+func (w *Worker) OwnerURL(it Item) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.assignment == nil {
+		return ""
+	}
+	return w.assignment.Owners[it.String()]
+}
+
+func (w *Worker) runningItems() []Item {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Item, 0, len(w.running))
+	for it := range w.running {
+		out = append(out, it)
+	}
+	sortItems(out)
+	return out
+}
+
+// apply makes the running set match an assignment. It reports whether it
+// had to stop work that was revoked (then the worker rejoins at once).
+func (w *Worker) apply(ctx context.Context, a *Assignment) bool {
+	if snap := w.configs.snapshot(); snap.Offset < a.ConfigOffset {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := w.configs.log.readToEnd(rctx); err != nil {
+			w.log.Warn("could not catch up with the config topic", "err", err)
+		}
+		cancel()
+	}
+	snap := w.configs.snapshot()
+	want := map[Item]bool{}
+	for _, it := range a.Items {
+		want[it] = true
+	}
+	w.mu.Lock()
+	w.assignment = a
+	w.lastItems = itemsKey(configuredItems(snap))
+	var stop []*instance
+	for it, inst := range w.running {
+		if !want[it] {
+			stop = append(stop, inst)
+			delete(w.running, it)
+		}
+	}
+	w.mu.Unlock()
+	w.stopInstances(stop, StateUnassigned)
+	var start []Item
+	w.mu.Lock()
+	for _, it := range a.Items {
+		if _, ok := w.running[it]; !ok {
+			start = append(start, it)
+		}
+	}
+	w.mu.Unlock()
+	for _, it := range start {
+		w.start(ctx, snap, it)
+	}
+	w.log.Info("assignment applied", "generation", a.Generation, "leader", a.LeaderURL, "items", len(a.Items), "started", len(start), "stopped", len(stop), "delay_ms", a.DelayMs)
+	return len(stop) > 0
+}
+
+// onConfigChange restarts local work whose config changed, lets the leader
+// write task configs, and reports whether the set of work changed (rejoin).
+func (w *Worker) onConfigChange(ctx context.Context) bool {
+	snap := w.configs.snapshot()
+	if w.isLeader() {
+		w.leaderDuties(ctx)
+		snap = w.configs.snapshot()
+	}
+	var restart, stop []*instance
+	w.mu.Lock()
+	for it, inst := range w.running {
+		c, ok := snap.Connectors[it.Connector]
+		switch {
+		case !ok:
+			stop = append(stop, inst)
+			delete(w.running, it)
+		case it.IsConnector():
+			if !sameConfig(inst.config, c.Config) || inst.state != connectorState(c.Target) {
+				restart = append(restart, inst)
+			}
+		case it.Task >= len(c.Tasks) || c.Target == TargetStopped:
+			stop = append(stop, inst)
+			delete(w.running, it)
+		case inst.gen != c.TaskGeneration:
+			restart = append(restart, inst)
+		default:
+			inst.env.setTarget(c.Target)
+			if st := taskState(c.Target); inst.state != st && inst.state != StateFailed {
+				inst.state = st
+				go w.reportTask(it, st, nil)
+			}
+		}
+	}
+	changed := itemsKey(configuredItems(snap)) != w.lastItems
+	w.mu.Unlock()
+	w.stopInstances(stop, "")
+	for _, inst := range restart {
+		w.mu.Lock()
+		delete(w.running, inst.item)
+		w.mu.Unlock()
+		w.stopInstances([]*instance{inst}, "")
+		w.start(ctx, snap, inst.item)
+	}
+	return changed
+}
+
+func connectorState(t TargetState) State {
+	switch t {
+	case TargetPaused:
+		return StatePaused
+	case TargetStopped:
+		return StateStopped
+	}
+	return StateRunning
+}
+
+func taskState(t TargetState) State {
+	if t == TargetPaused {
+		return StatePaused
+	}
+	return StateRunning
+}
+
+// leaderDuties writes task configs that are missing or stale.
+func (w *Worker) leaderDuties(ctx context.Context) {
+	snap := w.configs.snapshot()
+	for _, name := range snap.Names() {
+		c := snap.Connectors[name]
+		if c.Target == TargetStopped {
+			if len(c.Tasks) > 0 {
+				w.writeTasks(ctx, name, nil)
+			}
+			continue
+		}
+		tasks, err := w.generateTasks(c)
+		if err != nil {
+			w.log.Warn("cannot generate task configs", "connector", name, "err", err)
+			continue
+		}
+		if !sameTasks(tasks, c.Tasks) || !sameConfig(c.AppliedConfig, c.Config) {
+			w.writeTasks(ctx, name, tasks)
+		}
+	}
+}
+
+func (w *Worker) writeTasks(ctx context.Context, name string, tasks []map[string]string) {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := w.configs.putTasks(wctx, name, tasks); err != nil {
+		w.log.Error("writing task configs", "connector", name, "err", err)
+		return
+	}
+	w.log.Info("task configs written", "connector", name, "tasks", len(tasks))
+}
+
+// generateTasks asks the connector for its task configs.
+func (w *Worker) generateTasks(c *ConnectorConfig) (tasks []map[string]string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("connector %s panicked generating task configs: %v", c.Name, p)
+		}
+	}()
+	resolved, err := ResolveConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	v := validateConnector(w.reg, w.opts.TransformSpec, resolved)
+	if len(v.Errors) > 0 {
+		return nil, v.Errors
+	}
+	cfg, _ := v.Spec.Parse(resolved)
+	tcs, err := v.Plugin.NewConnector().TaskConfigs(cfg, int(cfg.Int("tasks.max")))
+	if err != nil {
+		return nil, err
+	}
+	if len(tcs) > int(cfg.Int("tasks.max")) {
+		return nil, fmt.Errorf("connector %s generated %d task configs, more than tasks.max=%d", c.Name, len(tcs), cfg.Int("tasks.max"))
+	}
+	for _, tc := range tcs {
+		tc = maps.Clone(tc)
+		tc["task.class"] = v.Plugin.Class
+		if v.Plugin.Type == connect.PluginSink {
+			for _, k := range []string{"topics", "topics.regex"} {
+				if val, ok := c.Config[k]; ok {
+					tc[k] = val
+				}
+			}
+		}
+		unresolve(tc, c.Config)
+		tasks = append(tasks, tc)
+	}
+	return tasks, nil
+}
+
+// start starts one connector instance or task from the snapshot.
+func (w *Worker) start(ctx context.Context, snap *Snapshot, it Item) {
+	c, ok := snap.Connectors[it.Connector]
+	if !ok {
+		return
+	}
+	if it.IsConnector() {
+		w.startConnector(ctx, c)
+		return
+	}
+	if it.Task >= len(c.Tasks) {
+		return
+	}
+	w.startTask(ctx, c, it)
+}
+
+// startConnector runs a connector instance: it validates the config and
+// reports the connector's state. (Task configs are generated by the leader.)
+func (w *Worker) startConnector(ctx context.Context, c *ConnectorConfig) {
+	it := Item{c.Name, -1}
+	inst := &instance{item: it, config: c.Config, state: connectorState(c.Target), done: make(chan struct{})}
+	close(inst.done)
+	inst.cancel = func() {}
+	var failure error
+	resolved, err := ResolveConfig(c.Config)
+	if err != nil {
+		failure = err
+	} else if v := validateConnector(w.reg, w.opts.TransformSpec, resolved); len(v.Errors) > 0 {
+		failure = fmt.Errorf("connector configuration is invalid:\n%w", v.Errors)
+	}
+	if failure != nil {
+		inst.state = StateFailed
+	}
+	w.mu.Lock()
+	w.running[it] = inst
+	w.mu.Unlock()
+	w.reportConnector(c.Name, inst.state, failure)
+}
+
+// buildTask prepares everything a task needs from its config.
+func (w *Worker) buildTask(c *ConnectorConfig, it Item) (*taskEnv, error) {
+	raw := maps.Clone(c.Config)
+	maps.Copy(raw, c.Tasks[it.Task])
+	resolved, err := ResolveConfig(raw)
+	if err != nil {
+		return nil, err
+	}
+	v := validateConnector(w.reg, w.opts.TransformSpec, resolved)
+	if len(v.Errors) > 0 {
+		return nil, fmt.Errorf("task configuration is invalid:\n%w", v.Errors)
+	}
+	cfg, _ := v.Spec.Parse(resolved)
+	env := &taskEnv{worker: w, item: it, cfg: cfg, plugin: v.Plugin, metrics: &taskMetrics{},
+		log: w.log.With("connector", it.Connector, "task", it.Task)}
+	env.setTarget(c.Target)
+	if env.keyConv, err = w.converter(resolved, "key.converter", true); err != nil {
+		return nil, err
+	}
+	if env.valueConv, err = w.converter(resolved, "value.converter", false); err != nil {
+		return nil, err
+	}
+	if len(cfg.List("transforms")) > 0 {
+		if w.opts.NewChain == nil {
+			return nil, errors.New("transforms are configured but this build has no transforms")
+		}
+		if env.chain, err = w.opts.NewChain(w.reg, resolved); err != nil {
+			return nil, fmt.Errorf("transforms: %w", err)
+		}
+	}
+	env.errs = newErrorHandler(cfg, it.Connector, it.Task, w.prod, env.log)
+	if dlq := cfg.String("errors.deadletterqueue.topic.name"); dlq != "" && v.Plugin.Type == connect.PluginSink {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := w.adm.CreateTopic(ctx, 1, int16(cfg.Int("errors.deadletterqueue.topic.replication.factor")), nil, dlq)
+		cancel()
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil && !isTopicExists(err) {
+			return nil, fmt.Errorf("create dead letter queue topic %s: %w", dlq, err)
+		}
+	}
+	return env, nil
+}
+
+// converter builds the connector's converter for a role, or the worker's.
+func (w *Worker) converter(raw map[string]string, role string, isKey bool) (connect.Converter, error) {
+	class, props := raw[role], connect.WithPrefix(raw, role+".")
+	if class == "" {
+		class, props = w.cfg.String(role), connect.WithPrefix(w.cfg.Raw(), role+".")
+		if _, set := props["schemas.enable"]; !set {
+			props["schemas.enable"] = "false" // Spur's worker default: plain JSON
+		}
+	}
+	p, err := w.reg.LookupType(class, connect.PluginConverter)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	cfg, errs := p.Spec.Parse(props)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", role, errs)
+	}
+	return p.NewConverter(cfg, isKey)
+}
+
+type taskRunner interface {
+	run(ctx context.Context) error
+	stop(ctx context.Context)
+}
+
+func (w *Worker) startTask(ctx context.Context, c *ConnectorConfig, it Item) {
+	inst := &instance{item: it, gen: c.TaskGeneration, done: make(chan struct{}), state: taskState(c.Target)}
+	env, err := w.buildTask(c, it)
+	if err != nil {
+		close(inst.done)
+		inst.cancel = func() {}
+		inst.state = StateFailed
+		w.mu.Lock()
+		w.running[it] = inst
+		w.mu.Unlock()
+		w.reportTask(it, StateFailed, err)
+		return
+	}
+	inst.env = env
+	var r taskRunner
+	if env.plugin.Type == connect.PluginSink {
+		r = newSinkRunner(env, env.plugin.NewSinkTask())
+	} else {
+		r = newSourceRunner(env, env.plugin.NewSourceTask())
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	inst.cancel = cancel
+	w.mu.Lock()
+	w.running[it] = inst
+	w.mu.Unlock()
+	go func() {
+		defer close(inst.done)
+		err := safeRun(runCtx, r)
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
+		safeStop(stopCtx, r, env.log)
+		stopCancel()
+		if err != nil && runCtx.Err() == nil {
+			env.log.Error("task failed", "err", err)
+			w.mu.Lock()
+			inst.state = StateFailed
+			w.mu.Unlock()
+			w.reportTask(it, StateFailed, err)
+		}
+	}()
+}
+
+func safeRun(ctx context.Context, r taskRunner) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("task panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return r.run(ctx)
+}
+
+func safeStop(ctx context.Context, r taskRunner, log *slog.Logger) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("task panicked while stopping", "panic", p)
+		}
+	}()
+	r.stop(ctx)
+}
+
+// stopInstances stops instances in parallel, bounded by the shutdown
+// timeout, and writes the given state (if any) for each.
+func (w *Worker) stopInstances(insts []*instance, final State) {
+	var wg sync.WaitGroup
+	for _, inst := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst.cancel()
+			select {
+			case <-inst.done:
+			case <-time.After(w.cfg.ShutdownTimeout + 2*time.Second):
+				w.log.Error("task did not stop in time; abandoning it", "item", inst.item.String())
+			}
+			if final == "" {
+				return
+			}
+			if inst.item.IsConnector() {
+				w.reportConnector(inst.item.Connector, final, nil)
+			} else {
+				w.reportTask(inst.item, final, nil)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// stopAll stops everything this worker runs.
+func (w *Worker) stopAll(final State) {
+	w.mu.Lock()
+	insts := make([]*instance, 0, len(w.running))
+	for it, inst := range w.running {
+		insts = append(insts, inst)
+		delete(w.running, it)
+	}
+	w.mu.Unlock()
+	w.stopInstances(insts, final)
+}
+
+// shutdown stops all work (flush, commit, UNASSIGNED) and leaves the group.
+func (w *Worker) shutdown() {
+	start := time.Now()
+	w.stopAll(StateUnassigned)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.leave(ctx)
+	for _, l := range []*topicLog{w.configs.log, w.statuses.log, w.offsets.log} {
+		if l != nil {
+			l.close()
+		}
+	}
+	w.log.Info("worker stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+func (w *Worker) generation() int32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.assignment == nil {
+		return 0
+	}
+	return w.assignment.Generation
+}
+
+func (w *Worker) reportTask(it Item, st State, err error) {
+	s := Status{State: st, WorkerID: w.workerID, Generation: w.generation()}
+	if err != nil {
+		s.Trace = errorTrace(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if werr := w.statuses.putTask(ctx, it.Connector, it.Task, s); werr != nil {
+		w.log.Warn("writing task status", "task", it.String(), "err", werr)
+	}
+}
+
+func (w *Worker) reportConnector(name string, st State, err error) {
+	s := Status{State: st, WorkerID: w.workerID, Generation: w.generation()}
+	if err != nil {
+		s.Trace = errorTrace(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if werr := w.statuses.putConnector(ctx, name, s); werr != nil {
+		w.log.Warn("writing connector status", "connector", name, "err", werr)
+	}
+}
+
+// failTaskAsync fails a running task from a callback.
+func (w *Worker) failTaskAsync(it Item, err error) {
+	w.mu.Lock()
+	inst := w.running[it]
+	if inst != nil {
+		inst.state = StateFailed
+	}
+	w.mu.Unlock()
+	if inst != nil {
+		go func() {
+			w.reportTask(it, StateFailed, err)
+			inst.cancel()
+		}()
+	}
+}
+
+// processRestarts executes restart requests for the work this worker runs.
+func (w *Worker) processRestarts(ctx context.Context) {
+	w.mu.Lock()
+	reqs := w.restarts
+	w.restarts = nil
+	w.mu.Unlock()
+	snap := w.configs.snapshot()
+	for _, req := range reqs {
+		var todo []*instance
+		w.mu.Lock()
+		for it, inst := range w.running {
+			if it.Connector != req.Connector {
+				continue
+			}
+			if !it.IsConnector() && !req.IncludeTasks {
+				continue
+			}
+			if req.OnlyFailed && inst.state != StateFailed {
+				continue
+			}
+			todo = append(todo, inst)
+			delete(w.running, it)
+		}
+		w.mu.Unlock()
+		sort.Slice(todo, func(i, j int) bool { return todo[i].item.Task < todo[j].item.Task })
+		for _, inst := range todo {
+			if inst.item.IsConnector() {
+				w.reportConnector(inst.item.Connector, StateRestarting, nil)
+			} else {
+				w.reportTask(inst.item, StateRestarting, nil)
+			}
+		}
+		w.stopInstances(todo, "")
+		for _, inst := range todo {
+			w.start(ctx, snap, inst.item)
+		}
+	}
+}
+
+// RestartTaskLocal restarts a task this worker runs, synchronously.
+func (w *Worker) RestartTaskLocal(ctx context.Context, it Item) error {
+	w.mu.Lock()
+	inst, ok := w.running[it]
+	if ok {
+		delete(w.running, it)
+	}
+	w.mu.Unlock()
+	if !ok {
+		return ErrNotOwner
+	}
+	w.stopInstances([]*instance{inst}, "")
+	w.start(ctx, w.configs.snapshot(), it)
+	return nil
+}
+
+// TaskMetrics returns the counters of the tasks running here.
+func (w *Worker) TaskMetrics() map[Item]TaskMetrics {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[Item]TaskMetrics{}
+	for it, inst := range w.running {
+		if inst.env != nil && inst.env.metrics != nil {
+			out[it] = inst.env.metrics.snapshot()
+		}
+	}
+	return out
+}
