@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Format says how a Data's raw bytes are to be read.
@@ -169,7 +170,7 @@ func (d *Data) AppendJSON(dst []byte) ([]byte, error) {
 	if !d.dirty {
 		switch d.format {
 		case FormatJSON:
-			return append(dst, bytes.TrimSpace(d.raw)...), nil
+			return append(dst, trimJSONSpace(d.raw)...), nil
 		case FormatString:
 			return appendJSONString(dst, string(d.raw)), nil
 		case FormatBytes:
@@ -216,7 +217,7 @@ func DecodeJSON(b []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
+	if len(trimJSONSpace(b[dec.InputOffset():])) != 0 {
 		return nil, errors.New("invalid JSON: data after the top-level value")
 	}
 	return v, nil
@@ -236,12 +237,76 @@ func EncodeJSON(v any) ([]byte, error) {
 }
 
 func isJSONNull(b []byte) bool {
-	return string(bytes.TrimSpace(b)) == "null"
+	return string(trimJSONSpace(b)) == "null"
 }
 
-func appendJSONString(dst []byte, s string) []byte {
-	b, _ := EncodeJSON(s) // a string always encodes
-	return append(dst, b...)
+// trimJSONSpace trims the four characters JSON counts as whitespace, and
+// nothing else (bytes.TrimSpace would also eat \v, \f, U+0085 and U+00A0,
+// which are not JSON).
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func appendJSONString(dst []byte, s string) []byte { return AppendJSONString(dst, s) }
+
+// AppendJSONString appends s as a JSON string without allocating: quotes,
+// backslashes and control characters escaped, invalid UTF-8 replaced by
+// U+FFFD, and U+2028/U+2029 escaped (as encoding/json does) so the output
+// is also safe inside JavaScript. HTML characters are not escaped.
+func AppendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 func appendBase64JSON(dst, b []byte) []byte {

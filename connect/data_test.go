@@ -88,3 +88,28 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\nctl\x01", "ü€😀", "\u2028\u2029", "bad\xffutf8", "<&>"} {
+		want, _ := EncodeJSON(s)
+		if got := AppendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("AppendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+func TestDecodeJSONRejectsNonJSONWhitespace(t *testing.T) {
+	if _, err := DecodeJSON([]byte("0\v")); err == nil {
+		t.Fatal(`accepted "0\v"`)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("a\"b\\c\x00\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := EncodeJSON(s)
+		if got := AppendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("AppendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}

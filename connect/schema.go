@@ -2,7 +2,9 @@ package connect
 
 // Schema is a Kafka Connect schema as the JsonConverter writes it in the
 // "schema" field of its envelope. Field names follow that JSON form so a
-// schema read from a record is written back unchanged.
+// schema read from a record is written back unchanged. Records with the same
+// schema may share one *Schema: treat it as read-only and build a new one to
+// change it.
 type Schema struct {
 	Type       string            `json:"type"`
 	Optional   bool              `json:"optional"`

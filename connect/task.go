@@ -27,7 +27,8 @@ type TaskContext interface {
 	Logger() *slog.Logger
 }
 
-// SinkContext is what the runtime gives a sink task.
+// SinkContext is what the runtime gives a sink task. All its methods may be
+// called from any goroutine.
 type SinkContext interface {
 	TaskContext
 	// Report hands a record the task could not deliver to the runtime's error
@@ -37,8 +38,9 @@ type SinkContext interface {
 	Report(ctx context.Context, r *Record, err error) error
 	// RequestCommit asks for an offset commit soon.
 	RequestCommit()
-	// Retrying records that deliveries are being retried (for status and metrics);
-	// pass nil once a delivery succeeded again.
+	// Retrying records that the task is retrying a delivery (for status and
+	// metrics); pass nil once deliveries succeed again. The runtime keeps this
+	// apart from its own Put retries and never clears it.
 	Retrying(err error)
 }
 
@@ -55,7 +57,11 @@ type SinkTask interface {
 	Start(ctx context.Context, cfg Config, sc SinkContext) error
 	Put(ctx context.Context, records []*Record) error
 	// Flush delivers everything handed to Put so far and returns once it is
-	// acknowledged or failed. Called before commits on revoke and stop.
+	// acknowledged or failed. The runtime calls it before every offset
+	// commit (offset.flush.interval.ms), on partition revocation and on
+	// stop. If ctx ends first, return a RetriableError: nothing failed, some
+	// records are still in flight, and the runtime commits what was acked.
+	// Any other error fails the task.
 	Flush(ctx context.Context) error
 	Stop(ctx context.Context) error
 }

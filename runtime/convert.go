@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spur-connect/spur/connect"
 )
@@ -22,7 +23,7 @@ var jsonConverterSpec = connect.NewSpec(
 	connect.ConfigKey{Name: "schemas.enable", Type: connect.TypeBoolean, Default: "true", Importance: connect.High,
 		Doc: `Read and write the {"schema": ..., "payload": ...} envelope. Set false for plain JSON.`},
 	connect.ConfigKey{Name: "schemas.cache.size", Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
-		Doc: "Accepted for compatibility; Spur does not cache schemas."},
+		Doc: "How many distinct schemas to keep parsed; records with a cached schema share one *Schema."},
 	connect.ConfigKey{Name: "decimal.format", Default: "BASE64", Importance: connect.Low, Validate: connect.OneOf("BASE64", "NUMERIC"),
 		Doc: "Accepted for compatibility; decimals pass through in the form they were read."},
 	connect.ConfigKey{Name: "replace.null.with.default", Type: connect.TypeBoolean, Default: "true", Importance: connect.Low,
@@ -40,7 +41,7 @@ func ConverterPlugins() []*connect.Plugin {
 		{Class: JSONConverterClass, Aliases: []string{"json"}, Type: connect.PluginConverter, Version: Version, Spec: jsonConverterSpec,
 			Doc: "JSON values, optionally in the schema envelope; raw JSON is validated, never rewritten.",
 			NewConverter: func(cfg connect.Config, _ bool) (connect.Converter, error) {
-				return jsonConverter{schemas: cfg.Bool("schemas.enable")}, nil
+				return &jsonConverter{schemas: cfg.Bool("schemas.enable"), cacheSize: int(cfg.Int("schemas.cache.size")), cache: map[string]*connect.Schema{}}, nil
 			}},
 		{Class: StringConverterClass, Aliases: []string{"string"}, Type: connect.PluginConverter, Version: Version, Spec: stringConverterSpec,
 			Doc: "UTF-8 strings.",
@@ -81,12 +82,18 @@ func (c rawConverter) FromData(_ string, d *connect.Data) ([]byte, error) {
 
 // jsonConverter is Kafka Connect's JsonConverter. Plain JSON is validated
 // (json.Valid, no allocation) and kept as raw bytes; it is decoded only if a
-// transform or sink asks for the structure.
-type jsonConverter struct{ schemas bool }
+// transform or sink asks for the structure. Data in FormatJSON that comes out
+// of this converter is therefore always valid JSON.
+type jsonConverter struct {
+	schemas   bool
+	cacheSize int
+	mu        sync.Mutex
+	cache     map[string]*connect.Schema // raw schema JSON -> parsed; shared, never mutated
+}
 
 var errEnvelope = errors.New(`JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.`)
 
-func (c jsonConverter) ToData(topic string, b []byte) (connect.Data, error) {
+func (c *jsonConverter) ToData(topic string, b []byte) (connect.Data, error) {
 	if b == nil {
 		return connect.RawData(connect.FormatJSON, nil), nil
 	}
@@ -107,10 +114,11 @@ func (c jsonConverter) ToData(topic string, b []byte) (connect.Data, error) {
 	}
 	d := connect.RawData(connect.FormatJSON, payload)
 	if s := bytes.TrimSpace(schema); len(s) > 0 && string(s) != "null" {
-		d.Schema = new(connect.Schema)
-		if err := json.Unmarshal(s, d.Schema); err != nil {
+		sc, err := c.schema(s)
+		if err != nil {
 			return connect.Data{}, fmt.Errorf("invalid schema in JsonConverter envelope of topic %s: %w", topic, err)
 		}
+		d.Schema = sc
 	}
 	if isNullJSON(payload) {
 		d.SetRaw(connect.FormatJSON, nil)
@@ -118,7 +126,7 @@ func (c jsonConverter) ToData(topic string, b []byte) (connect.Data, error) {
 	return d, nil
 }
 
-func (c jsonConverter) FromData(_ string, d *connect.Data) ([]byte, error) {
+func (c *jsonConverter) FromData(_ string, d *connect.Data) ([]byte, error) {
 	if !c.schemas {
 		if d.IsNull() {
 			return nil, nil
@@ -150,3 +158,24 @@ func (c jsonConverter) FromData(_ string, d *connect.Data) ([]byte, error) {
 }
 
 func isNullJSON(b []byte) bool { return strings.TrimSpace(string(b)) == "null" }
+
+// schema parses a schema (numbers kept exact) through a bounded cache.
+// Transforms must treat a record's Schema as read-only and build a new one.
+func (c *jsonConverter) schema(raw []byte) (*connect.Schema, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.cache[string(raw)]; ok {
+		return s, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	s := new(connect.Schema)
+	if err := dec.Decode(s); err != nil {
+		return nil, err
+	}
+	if len(c.cache) >= max(c.cacheSize, 1) {
+		clear(c.cache)
+	}
+	c.cache[string(raw)] = s
+	return s, nil
+}

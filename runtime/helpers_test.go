@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,16 +59,17 @@ func testLogger() *slog.Logger {
 type testWorker struct {
 	*Worker
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error
 }
 
 // stop stops the worker gracefully and waits for it.
 func (tw *testWorker) stop(t testing.TB) {
 	tw.cancel()
 	select {
-	case err := <-tw.done:
-		if err != nil {
-			t.Errorf("worker %s: %v", tw.workerID, err)
+	case <-tw.done:
+		if tw.err != nil {
+			t.Errorf("worker %s: %v", tw.workerID, tw.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Errorf("worker %s did not stop", tw.workerID)
@@ -100,10 +100,9 @@ func startWorker(t testing.TB, bootstrap []string, reg *connect.Registry, overri
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tw := &testWorker{Worker: w, cancel: cancel, done: make(chan error, 1)}
-	go func() { tw.done <- w.Run(ctx) }()
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { cancel(); <-tw.done }) })
+	tw := &testWorker{Worker: w, cancel: cancel, done: make(chan struct{})}
+	go func() { tw.err = w.Run(ctx); close(tw.done) }()
+	t.Cleanup(func() { cancel(); <-tw.done })
 	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if !w.Ready() {
 			return fmt.Errorf("worker not ready")

@@ -17,13 +17,20 @@ type taskMetrics struct {
 	commits    atomic.Int64
 	putLatency latency
 
-	mu       sync.Mutex
-	retrying error
+	mu           sync.Mutex
+	putRetrying  error // the runtime retrying Put
+	taskRetrying error // the task retrying deliveries (SinkContext.Retrying)
 }
 
 func (m *taskMetrics) setRetrying(err error) {
 	m.mu.Lock()
-	m.retrying = err
+	m.putRetrying = err
+	m.mu.Unlock()
+}
+
+func (m *taskMetrics) setTaskRetrying(err error) {
+	m.mu.Lock()
+	m.taskRetrying = err
 	m.mu.Unlock()
 }
 
@@ -31,7 +38,10 @@ func (m *taskMetrics) setRetrying(err error) {
 func (m *taskMetrics) Retrying() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.retrying
+	if m.taskRetrying != nil {
+		return m.taskRetrying
+	}
+	return m.putRetrying
 }
 
 // latency keeps a count and sum of observed durations.

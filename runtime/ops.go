@@ -71,7 +71,21 @@ func (w *Worker) Validate(raw map[string]string) Validation {
 		v.Errors = append(v.Errors, connect.KeyError{Key: "config", Message: err.Error()})
 		return v
 	}
-	return validateConnector(w.reg, w.opts.TransformSpec, resolved)
+	v := validateConnector(w.reg, w.opts.TransformSpec, resolved)
+	if len(v.Errors) == 0 && strings.TrimSpace(resolved["transforms"]) != "" {
+		// Cross-key transform errors only show when the chain is built.
+		if w.opts.NewChain == nil {
+			v.Errors = append(v.Errors, connect.KeyError{Key: "transforms", Message: "this build has no transforms"})
+		} else if _, err := w.opts.NewChain(w.reg, resolved); err != nil {
+			var ce connect.ConfigErrors
+			if errors.As(err, &ce) {
+				v.Errors = append(v.Errors, ce...)
+			} else {
+				v.Errors = append(v.Errors, connect.KeyError{Key: "transforms", Message: err.Error()})
+			}
+		}
+	}
+	return v
 }
 
 // PutConnector creates or (if replace) updates a connector. It runs on the

@@ -69,12 +69,19 @@ func (s *seqSource) Stop(context.Context) error                    { return nil 
 
 // memStore collects what memSink tasks delivered.
 type memStore struct {
-	mu   sync.Mutex
-	seen map[int64]int // n -> deliveries
-	fail func(r *connect.Record) error
+	mu     sync.Mutex
+	seen   map[int64]int // n -> deliveries
+	starts map[int]int   // task -> starts
+	fail   func(r *connect.Record) error
 }
 
-func newMemStore() *memStore { return &memStore{seen: map[int64]int{}} }
+func newMemStore() *memStore { return &memStore{seen: map[int64]int{}, starts: map[int]int{}} }
+
+func (m *memStore) startsOf(task int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.starts[task]
+}
 
 func (m *memStore) counts() (distinct, total int) {
 	m.mu.Lock()
@@ -93,6 +100,9 @@ type memSink struct {
 
 func (s *memSink) Start(_ context.Context, _ connect.Config, sc connect.SinkContext) error {
 	s.sc = sc
+	s.store.mu.Lock()
+	s.store.starts[sc.Task()]++
+	s.store.mu.Unlock()
 	return nil
 }
 

@@ -212,6 +212,9 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 // convert fills r from kr and runs the transform chain.
 func (s *sinkRunner) convert(kr *kgo.Record, r *connect.Record) (*connect.Record, Stage, error) {
 	r.Topic, r.Partition, r.Offset, r.Timestamp = kr.Topic, kr.Partition, kr.Offset, kr.Timestamp
+	if kr.Timestamp.UnixMilli() < 0 {
+		r.Timestamp = time.Time{} // Kafka's "no timestamp" (-1)
+	}
 	var err error
 	if r.Key, err = s.keyConv.ToData(kr.Topic, kr.Key); err != nil {
 		return nil, StageKeyConverter, err

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -587,7 +588,7 @@ func (w *Worker) buildTask(c *ConnectorConfig, it Item) (*taskEnv, error) {
 	if env.valueConv, err = w.converter(resolved, "value.converter", false); err != nil {
 		return nil, err
 	}
-	if len(cfg.List("transforms")) > 0 {
+	if strings.TrimSpace(resolved["transforms"]) != "" {
 		if w.opts.NewChain == nil {
 			return nil, errors.New("transforms are configured but this build has no transforms")
 		}
