@@ -64,19 +64,23 @@ func (w *Worker) Snapshot() *Snapshot { return w.configs.snapshot() }
 
 // Validate validates a raw connector config (placeholders are resolved for
 // the check only).
-func (w *Worker) Validate(raw map[string]string) Validation {
+func (w *Worker) Validate(raw map[string]string) Validation { return ValidateConnector(w.opts, raw) }
+
+// ValidateConnector validates a raw connector config against the plugins of
+// opts without a running worker (spur validate, spur run --connectors).
+func ValidateConnector(opts Options, raw map[string]string) Validation {
 	resolved, err := ResolveConfig(raw)
 	if err != nil {
-		v := validateConnector(w.reg, w.opts.TransformSpec, raw)
+		v := validateConnector(opts.Registry, opts.TransformSpec, raw)
 		v.Errors = append(v.Errors, connect.KeyError{Key: "config", Message: err.Error()})
 		return v
 	}
-	v := validateConnector(w.reg, w.opts.TransformSpec, resolved)
+	v := validateConnector(opts.Registry, opts.TransformSpec, resolved)
 	if len(v.Errors) == 0 && strings.TrimSpace(resolved["transforms"]) != "" {
 		// Cross-key transform errors only show when the chain is built.
-		if w.opts.NewChain == nil {
+		if opts.NewChain == nil {
 			v.Errors = append(v.Errors, connect.KeyError{Key: "transforms", Message: "this build has no transforms"})
-		} else if _, err := w.opts.NewChain(w.reg, resolved); err != nil {
+		} else if _, err := opts.NewChain(opts.Registry, resolved); err != nil {
 			var ce connect.ConfigErrors
 			if errors.As(err, &ce) {
 				v.Errors = append(v.Errors, ce...)

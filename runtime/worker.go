@@ -60,7 +60,10 @@ type Worker struct {
 	// Owned by the membership loop.
 	memberID string
 
+	leaderMu sync.Mutex // serialises task-config writes of the leader
+
 	mu         sync.Mutex
+	leading    bool // this worker led the last completed rebalance
 	running    map[Item]*instance
 	assignment *Assignment
 	restarts   []RestartRequest
@@ -256,6 +259,9 @@ func (w *Worker) loop(ctx context.Context) error {
 			w.leaderDuties(ctx)
 		}
 		w.steady(ctx, a)
+		w.mu.Lock()
+		w.leading = false // until the next rebalance completes
+		w.mu.Unlock()
 	}
 	return ctx.Err()
 }
@@ -314,7 +320,7 @@ func sleep(ctx context.Context, d time.Duration) {
 func (w *Worker) isLeader() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.assignment != nil && w.assignment.Leader == w.memberID && w.memberID != ""
+	return w.leading
 }
 
 // LeaderURL returns the advertised URL of the current leader, or "".
@@ -368,6 +374,7 @@ func (w *Worker) apply(ctx context.Context, a *Assignment) bool {
 	}
 	w.mu.Lock()
 	w.assignment = a
+	w.leading = a.Leader == w.memberID && w.memberID != ""
 	w.lastItems = itemsKey(configuredItems(snap))
 	var stop []*instance
 	for it, inst := range w.running {
@@ -458,6 +465,8 @@ func taskState(t TargetState) State {
 
 // leaderDuties writes task configs that are missing or stale.
 func (w *Worker) leaderDuties(ctx context.Context) {
+	w.leaderMu.Lock()
+	defer w.leaderMu.Unlock()
 	snap := w.configs.snapshot()
 	for _, name := range snap.Names() {
 		c := snap.Connectors[name]
