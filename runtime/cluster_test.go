@@ -26,7 +26,7 @@ func produceN(t *testing.T, bootstrap []string, topic string, from, to int) {
 	}
 }
 
-func createTopic(t *testing.T, bootstrap []string, topic string, partitions int32) {
+func createTopic(t testing.TB, bootstrap []string, topic string, partitions int32) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
 	if err != nil {

@@ -77,6 +77,7 @@ type configStore struct {
 	targets  map[string]TargetState // may precede the connector record
 	pending  map[string]map[int]map[string]string
 	changed  func(name string) // called after a record changed a connector
+	live     bool              // the initial read is done
 	restarts func(RestartRequest)
 }
 
@@ -86,6 +87,24 @@ func newConfigStore() *configStore {
 		targets: map[string]TargetState{},
 		pending: map[string]map[int]map[string]string{},
 	}
+}
+
+// goLive marks the end of the initial read.
+func (s *configStore) goLive() {
+	s.mu.Lock()
+	s.live = true
+	s.mu.Unlock()
+}
+
+// connector returns one connector's config without copying the whole state.
+func (s *configStore) connector(name string) (ConnectorConfig, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conns[name]
+	if !ok {
+		return ConnectorConfig{}, false
+	}
+	return *c, true
 }
 
 // snapshot returns a deep enough copy for readers (maps are never mutated
@@ -196,7 +215,9 @@ func (s *configStore) apply(r *kgo.Record) {
 		}
 	case strings.HasPrefix(key, "restart-connector-"):
 		var req RestartRequest
-		if r.Value != nil && json.Unmarshal(r.Value, &req) == nil {
+		// Only requests written after this worker started count: the ones
+		// read at start-up were served by whoever ran the work then.
+		if s.live && r.Value != nil && json.Unmarshal(r.Value, &req) == nil {
 			req.Connector = strings.TrimPrefix(key, "restart-connector-")
 			if s.restarts != nil {
 				defer s.restarts(req)
@@ -281,6 +302,16 @@ func (s *configStore) putTasks(ctx context.Context, name string, tasks []map[str
 	commit, _ := json.Marshal(map[string]int{"tasks": len(tasks)})
 	rs = append(rs, &kgo.Record{Key: []byte("commit-" + name), Value: commit})
 	return s.writeAndRead(ctx, rs)
+}
+
+// stop empties the task configs and sets the target STOPPED in one batch,
+// as Kafka Connect's stop does.
+func (s *configStore) stop(ctx context.Context, name string) error {
+	commit, _ := json.Marshal(map[string]int{"tasks": 0})
+	return s.writeAndRead(ctx, []*kgo.Record{
+		{Key: []byte("commit-" + name), Value: commit},
+		{Key: []byte("target-state-" + name), Value: encodeTarget(TargetStopped)},
+	})
 }
 
 func (s *configStore) putRestart(ctx context.Context, req RestartRequest) error {

@@ -101,7 +101,7 @@ func (w *Worker) PutConnector(ctx context.Context, name string, cfg map[string]s
 	if v := w.Validate(cfg); len(v.Errors) > 0 {
 		return false, &InvalidConfigError{Plugin: cfg["connector.class"], Errors: v.Errors}
 	}
-	_, exists := w.configs.snapshot().Connectors[name]
+	_, exists := w.configs.connector(name)
 	if exists && !replace {
 		return false, fmt.Errorf("Connector %s already exists: %w", name, ErrExists)
 	}
@@ -120,7 +120,7 @@ func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
 	if err := w.requireLeader(); err != nil {
 		return err
 	}
-	if _, ok := w.configs.snapshot().Connectors[name]; !ok {
+	if _, ok := w.configs.connector(name); !ok {
 		return fmt.Errorf("Connector %s not found: %w", name, ErrNotFound)
 	}
 	if err := w.configs.deleteConnector(ctx, name); err != nil {
@@ -130,6 +130,9 @@ func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
 	// the statuses, so GET status turns 404 as clients expect after a delete.
 	go func() {
 		time.Sleep(2 * time.Second)
+		if _, ok := w.configs.connector(name); ok {
+			return // re-created meanwhile: its statuses are the new connector's
+		}
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := w.statuses.deleteConnector(dctx, name, 0); err != nil {
@@ -145,27 +148,29 @@ func (w *Worker) SetTarget(ctx context.Context, name string, t TargetState) erro
 	if !w.Ready() {
 		return ErrNotReady
 	}
-	if _, ok := w.configs.snapshot().Connectors[name]; !ok {
+	if _, ok := w.configs.connector(name); !ok {
 		return fmt.Errorf("Unknown connector %s: %w", name, ErrNotFound)
 	}
 	if t == TargetStopped {
 		if err := w.requireLeader(); err != nil {
 			return err
 		}
-		if err := w.configs.putTasks(ctx, name, nil); err != nil {
-			return err
-		}
+		// One batch, under the leader lock, so the leader never sees a
+		// started connector without tasks in between and regenerates them.
+		w.leaderMu.Lock()
+		defer w.leaderMu.Unlock()
+		return w.configs.stop(ctx, name)
 	}
 	return w.configs.putTarget(ctx, name, t)
 }
 
 // RequestRestart writes a restart request (leader only) for every worker to act on.
 func (w *Worker) RequestRestart(ctx context.Context, req RestartRequest) error {
+	if _, ok := w.configs.connector(req.Connector); !ok {
+		return fmt.Errorf("Unknown connector: %s: %w", req.Connector, ErrNotFound)
+	}
 	if err := w.requireLeader(); err != nil {
 		return err
-	}
-	if _, ok := w.configs.snapshot().Connectors[req.Connector]; !ok {
-		return fmt.Errorf("Unknown connector %s: %w", req.Connector, ErrNotFound)
 	}
 	return w.configs.putRestart(ctx, req)
 }
@@ -198,9 +203,8 @@ func (w *Worker) Status(name string) (*ConnectorStatus, error) {
 	}
 	out := &ConnectorStatus{Name: name, Type: w.ConnectorType(name), Tasks: []TaskStatus{}}
 	out.Connector.State, out.Connector.WorkerID, out.Connector.Trace = st.State, st.WorkerID, st.Trace
-	snap := w.configs.snapshot()
 	n := 0
-	if c, ok := snap.Connectors[name]; ok {
+	if c, ok := w.configs.connector(name); ok {
 		n = len(c.Tasks)
 	}
 	tasks := w.statuses.taskStatuses(name)
@@ -229,7 +233,7 @@ func (w *Worker) TaskStatusOf(name string, task int) (*TaskStatus, error) {
 
 // ConnectorType returns "source", "sink" or "unknown".
 func (w *Worker) ConnectorType(name string) string {
-	c, ok := w.configs.snapshot().Connectors[name]
+	c, ok := w.configs.connector(name)
 	if !ok {
 		return "unknown"
 	}

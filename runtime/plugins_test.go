@@ -72,7 +72,9 @@ type memStore struct {
 	mu     sync.Mutex
 	seen   map[int64]int // n -> deliveries
 	starts map[int]int   // task -> starts
-	fail   func(r *connect.Record) error
+	// ackOnFlush makes tasks ack only in Flush, as sinks that batch do.
+	ackOnFlush bool
+	fail       func(r *connect.Record) error
 }
 
 func newMemStore() *memStore { return &memStore{seen: map[int64]int{}, starts: map[int]int{}} }
@@ -94,8 +96,9 @@ func (m *memStore) counts() (distinct, total int) {
 }
 
 type memSink struct {
-	store *memStore
-	sc    connect.SinkContext
+	store   *memStore
+	sc      connect.SinkContext
+	pending []*connect.Record // ackOnFlush: acked by Flush, like the file sink
 }
 
 func (s *memSink) Start(_ context.Context, _ connect.Config, sc connect.SinkContext) error {
@@ -124,13 +127,21 @@ func (s *memSink) Put(ctx context.Context, recs []*connect.Record) error {
 		s.store.mu.Lock()
 		s.store.seen[n]++
 		s.store.mu.Unlock()
-		r.Ack()
+		if s.store.ackOnFlush {
+			s.pending = append(s.pending, r)
+		} else {
+			r.Ack()
+		}
 	}
 	return nil
 }
 
-func (s *memSink) Flush(context.Context) error { return nil }
-func (s *memSink) Stop(context.Context) error  { return nil }
+func (s *memSink) Flush(context.Context) error {
+	connect.AckAll(s.pending)
+	s.pending = s.pending[:0]
+	return nil
+}
+func (s *memSink) Stop(context.Context) error { return nil }
 
 type memSinkConnector struct{}
 

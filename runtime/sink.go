@@ -16,6 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// idleFlush is how long a sink waits for more records before flushing what
+// it holds when the topic goes quiet.
+const idleFlush = 200 * time.Millisecond
+
 // taskEnv is what a task runner needs from its worker.
 type taskEnv struct {
 	worker    *Worker
@@ -126,17 +130,34 @@ func (s *sinkRunner) run(ctx context.Context) error {
 	nextCommit := time.Now().Add(flushEvery)
 	var failure error
 	for failure == nil && ctx.Err() == nil {
-		if s.paused() || s.outstanding.Load() >= s.maxOut {
-			// Paused, or the target is slower than Kafka: stop fetching
-			// (bounded memory) but keep committing what gets acknowledged.
+		saturated := s.outstanding.Load() >= s.maxOut
+		if saturated {
+			// The task holds as many unacknowledged records as allowed: stop
+			// fetching (bounded memory) and flush now, so a task that acks on
+			// Flush (the file sink) frees room without waiting for the interval.
+			s.commitNow.Store(true)
+		}
+		if s.paused() || (saturated && s.outstanding.Load() >= s.maxOut) {
 			select {
 			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
 		} else {
-			pollCtx, cancel := context.WithDeadline(ctx, nextCommit)
+			deadline := nextCommit
+			if s.outstanding.Load() > 0 {
+				// Records are waiting for a flush: if the topic goes quiet,
+				// flush soon rather than at the interval (latency of sinks
+				// that acknowledge on Flush).
+				if soon := time.Now().Add(idleFlush); soon.Before(deadline) {
+					deadline = soon
+				}
+			}
+			pollCtx, cancel := context.WithDeadline(ctx, deadline)
 			fs := cl.PollRecords(pollCtx, 2000)
 			cancel()
+			if fs.NumRecords() == 0 && s.outstanding.Load() > 0 {
+				s.commitNow.Store(true)
+			}
 			failure = s.process(ctx, fs)
 			cl.AllowRebalance()
 		}

@@ -222,6 +222,7 @@ func (w *Worker) startStores(ctx context.Context) error {
 			return err
 		}
 	}
+	w.configs.goLive()
 	w.log.Info("stores read", "connectors", len(w.configs.snapshot().Connectors))
 	return nil
 }

@@ -99,7 +99,7 @@ var WorkerSpec = connect.NewSpec(
 
 // workerPrefixes are key prefixes a worker config may hold beyond the spec.
 var workerPrefixes = []string{"key.converter.", "value.converter.", "header.converter.", "producer.", "consumer.", "admin.",
-	"config.providers", "plugin.", "access.control.", "rest.", "connector.client.config.override.policy"}
+	"config.providers", "plugin.", "access.control.", "rest.", "listeners.https.", "connector.client.config.override.policy"}
 
 // WorkerConfig is a parsed worker config.
 type WorkerConfig struct {
