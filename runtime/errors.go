@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/spur-connect/spur/connect"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -55,6 +56,9 @@ type errorHandler struct {
 	producer  *kgo.Client // shared worker producer
 	log       *slog.Logger
 
+	retryTimeout time.Duration // errors.retry.timeout; <0 = forever
+	retryMaxWait time.Duration // errors.retry.delay.max.ms
+
 	failed    atomic.Int64 // records that failed, tolerated or not
 	dlqWrites atomic.Int64
 }
@@ -70,6 +74,40 @@ func newErrorHandler(cfg connect.Config, connector string, task int, producer *k
 		dlqCtx:    cfg.Bool("errors.deadletterqueue.context.headers.enable"),
 		producer:  producer,
 		log:       log,
+
+		retryTimeout: time.Duration(cfg.Int("errors.retry.timeout")) * time.Millisecond,
+		retryMaxWait: cfg.Millis("errors.retry.delay.max.ms"),
+	}
+}
+
+// retry runs op and, while it fails with a retriable error, runs it again
+// with Kafka Connect's backoff (300 ms doubling, capped at
+// errors.retry.delay.max.ms) until errors.retry.timeout has passed. Errors
+// that are not retriable return at once: retrying a malformed record does
+// not make it well-formed.
+func (h *errorHandler) retry(ctx context.Context, op func() error) error {
+	err := op()
+	if err == nil || h.retryTimeout == 0 || !isRetriable(err) {
+		return err
+	}
+	deadline := time.Now().Add(h.retryTimeout)
+	wait := 300 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if h.retryTimeout > 0 && !time.Now().Add(wait).Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		if err = op(); err == nil || !isRetriable(err) {
+			return err
+		}
+		h.log.Warn("retrying a failed operation", "attempt", attempt, "err", err)
+		if wait *= 2; wait > h.retryMaxWait {
+			wait = h.retryMaxWait
+		}
 	}
 }
 

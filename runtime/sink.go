@@ -209,7 +209,12 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 		r.SetAcker(tr, tr.add(kr))
 		s.metrics.recordsIn.Add(1)
 		s.metrics.bytesIn.Add(int64(len(kr.Value) + len(kr.Key)))
-		out, stage, err := s.convert(kr, r)
+		var out *connect.Record
+		var stage Stage
+		err := s.errs.retry(ctx, func() (err error) {
+			out, stage, err = s.convert(kr, r)
+			return err
+		})
 		if err != nil {
 			s.metrics.failed.Add(1)
 			if failure = s.errs.handle(ctx, stage, kr, r.Coordinates(), err); failure == nil {

@@ -144,6 +144,7 @@ func (s *sourceRunner) send(ctx context.Context, r *connect.Record) error {
 	out := r
 	if s.chain != nil {
 		var err error
+		// Transforms change the record in place, so they are not retried.
 		if out, err = s.chain.Apply(r); err != nil {
 			return s.tolerate(ctx, e, StageTransformation, err)
 		}
@@ -153,21 +154,16 @@ func (s *sourceRunner) send(ctx context.Context, r *connect.Record) error {
 		s.complete(ctx, e, nil)
 		return nil
 	}
-	kr := &kgo.Record{Topic: out.Topic, Partition: out.Partition, Timestamp: out.Timestamp}
-	var err error
-	if kr.Key, err = s.keyConv.FromData(out.Topic, &out.Key); err != nil {
-		return s.tolerate(ctx, e, StageKeyConverter, err)
+	var kr *kgo.Record
+	var stage Stage
+	err := s.errs.retry(ctx, func() (err error) {
+		kr, stage, err = s.convert(out)
+		return err
+	})
+	if err != nil {
+		return s.tolerate(ctx, e, stage, err)
 	}
-	if kr.Value, err = s.valueConv.FromData(out.Topic, &out.Value); err != nil {
-		return s.tolerate(ctx, e, StageValueConverter, err)
-	}
-	for _, h := range out.Headers {
-		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	if out.Topic == "" {
-		return s.tolerate(ctx, e, StageKafkaProduce, errors.New("record has no topic"))
-	}
-	if err := s.ensureTopic(ctx, out.Topic); err != nil {
+	if err := s.ensureTopic(ctx, kr.Topic); err != nil {
 		return err
 	}
 	s.inflight.Add(1)
@@ -195,6 +191,25 @@ func (s *sourceRunner) send(ctx context.Context, r *connect.Record) error {
 		s.complete(ctx, e, err)
 	})
 	return nil
+}
+
+// convert turns a transformed record into the Kafka record to produce.
+func (s *sourceRunner) convert(out *connect.Record) (*kgo.Record, Stage, error) {
+	if out.Topic == "" {
+		return nil, StageKafkaProduce, errors.New("record has no topic")
+	}
+	kr := &kgo.Record{Topic: out.Topic, Partition: out.Partition, Timestamp: out.Timestamp}
+	var err error
+	if kr.Key, err = s.keyConv.FromData(out.Topic, &out.Key); err != nil {
+		return nil, StageKeyConverter, err
+	}
+	if kr.Value, err = s.valueConv.FromData(out.Topic, &out.Value); err != nil {
+		return nil, StageValueConverter, err
+	}
+	for _, h := range out.Headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return kr, "", nil
 }
 
 // tolerate applies the error policy to a record that could not be sent.

@@ -23,6 +23,13 @@ func TestReplaceField(t *testing.T) {
 	sch := `{"type":"struct","optional":true,"name":"n","version":2,"fields":[{"type":"int32","optional":false,"field":"a"},{"type":"double","optional":false,"field":"b"},{"type":"string","optional":true,"field":"c"}]}`
 	runCases(t, []tcase{
 		{name: "exclude", typ: "ReplaceField$Value", cfg: map[string]string{"exclude": "b"}, value: abc, want: `{"a":1,"c":"3"}`},
+		{name: "exclude.regex drops PII at any depth", typ: "ReplaceField$Value", cfg: map[string]string{"exclude.regex": "(?i).*(email|phone).*"},
+			value: `{"id":9007199254740993,"Email":"a@b","user":{"phone_number":"1","name":"x"},"items":[{"email":"c@d","sku":"s"}]}`,
+			want:  `{"id":9007199254740993,"items":[{"sku":"s"}],"user":{"name":"x"}}`},
+		{name: "exclude.regex matches whole names only", typ: "ReplaceField$Value", cfg: map[string]string{"exclude.regex": "ip"},
+			value: `{"ip":"1.2.3.4","zip":"12345"}`, want: `{"zip":"12345"}`},
+		{name: "exclude.regex with a schema", typ: "ReplaceField$Value", cfg: map[string]string{"exclude.regex": "[bc]"}, value: abc, valueSch: sch,
+			want: `{"a":1}`, wantSch: `{"type":"struct","optional":true,"name":"n","version":2,"fields":[{"type":"int32","optional":false,"field":"a"}]}`},
 		{name: "include", typ: "ReplaceField$Value", cfg: map[string]string{"include": "a,c"}, value: abc, want: `{"a":1,"c":"3"}`},
 		{name: "exclude wins over include", typ: "ReplaceField$Value", cfg: map[string]string{"include": "a,b", "exclude": "b"}, value: abc, want: `{"a":1}`},
 		{name: "renames swap", typ: "ReplaceField$Value", cfg: map[string]string{"renames": "a:b,b:a"}, value: abc, want: `{"a":2.50,"b":1,"c":"3"}`},

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/spur-connect/spur/connect"
@@ -13,6 +14,8 @@ func replaceFieldSpec() *connect.ConfigSpec {
 	return connect.NewSpec(
 		connect.ConfigKey{Name: "exclude", Type: connect.TypeList, Importance: connect.Medium,
 			Doc: "Fields to exclude. This takes precedence over the fields to include. With field.syntax.version=V2 these are paths: drop a nested field with parent.child."},
+		connect.ConfigKey{Name: "exclude.regex", Importance: connect.Medium, Validate: connect.ValidRegex,
+			Doc: "Spur extension: drop every field whose whole name matches this regular expression (RE2), at any depth of nested objects and arrays, e.g. (?i).*(email|phone).* to strip PII wherever it appears."},
 		connect.ConfigKey{Name: "blacklist", Type: connect.TypeList, Importance: connect.Low,
 			Doc: "Deprecated. Use exclude instead."},
 		connect.ConfigKey{Name: "include", Type: connect.TypeList, Importance: connect.Medium,
@@ -66,6 +69,7 @@ type replaceField struct {
 	key         bool
 	include     *pathTrie // nil: keep everything not excluded
 	exclude     []fieldPath
+	excludeRe   *regexp.Regexp // exclude.regex: names dropped at any depth
 	renames     []renameGroup
 	replaceNull bool
 	cache       schemaCache
@@ -91,6 +95,11 @@ func newReplaceField(cfg connect.Config, key bool) (connect.Transformation, erro
 	}
 	if len(inc) > 0 {
 		t.include = newPathTrie(inc)
+	}
+	if re := cfg.String("exclude.regex"); re != "" {
+		if t.excludeRe, err = regexp.Compile(`^(?:` + re + `)$`); err != nil {
+			return nil, connect.KeyError{Key: "exclude.regex", Message: err.Error()}
+		}
 	}
 	pairs, _ := parseRenames(cfg.List("renames")) // validated by the spec
 	for _, rp := range pairs {
@@ -159,6 +168,9 @@ func (t *replaceField) edit(m map[string]any) {
 			delete(parent, p.last())
 		}
 	}
+	if t.excludeRe != nil {
+		dropMatching(m, t.excludeRe)
+	}
 	for _, g := range t.renames {
 		parent := g.parent.parent(m)
 		if parent == nil {
@@ -184,6 +196,46 @@ func (t *replaceField) edit(m map[string]any) {
 			parent[to] = v
 		}
 	}
+}
+
+// dropMatching deletes, at every depth, the fields whose name matches re.
+func dropMatching(v any, re *regexp.Regexp) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if re.MatchString(k) {
+				delete(t, k)
+				continue
+			}
+			dropMatching(x, re)
+		}
+	case []any:
+		for _, x := range t {
+			dropMatching(x, re)
+		}
+	}
+}
+
+// dropMatchingSchema is dropMatching for struct schemas.
+func dropMatchingSchema(s *connect.Schema, re *regexp.Regexp) *connect.Schema {
+	switch s.Type {
+	case typeStruct:
+		c := cloneStruct(s)
+		c.Fields = c.Fields[:0]
+		for _, f := range s.Fields {
+			if !re.MatchString(f.Field) {
+				c.Fields = append(c.Fields, dropMatchingSchema(f, re))
+			}
+		}
+		return c
+	case "array":
+		if s.Items != nil {
+			c := *s
+			c.Items = dropMatchingSchema(s.Items, re)
+			return &c
+		}
+	}
+	return s
 }
 
 // pruneMap keeps only the fields of m selected by the trie.
@@ -223,6 +275,9 @@ func pruneSchema(s *connect.Schema, n *pathTrie) *connect.Schema {
 func (t *replaceField) updateSchema(s *connect.Schema) (*connect.Schema, error) {
 	if t.include != nil {
 		s = pruneSchema(s, t.include)
+	}
+	if t.excludeRe != nil {
+		s = dropMatchingSchema(s, t.excludeRe)
 	}
 	for _, p := range t.exclude {
 		out, err := editStruct(s, p.parents(), func(st *connect.Schema) error {
