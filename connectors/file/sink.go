@@ -57,7 +57,7 @@ func (t *sinkTask) Start(_ context.Context, cfg connect.Config, sc connect.SinkC
 	return nil
 }
 
-// Put writes one line per record value into the buffer. Null values (and
+// Put writes one line per record value, one write per batch. Null values (and
 // JSON null) have no line: they are acknowledged at once. A JSON value
 // that spans lines is compacted onto one, which changes only whitespace.
 func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
@@ -83,6 +83,13 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 			return t.failed
 		}
 		t.pending = append(t.pending, r)
+	}
+	// Hand the batch to the OS now, as Kafka's FileStreamSink does, so
+	// readers of the file see lines without waiting for the next flush.
+	// Acknowledgement still waits for the fsync in Flush.
+	if err := t.w.Flush(); err != nil {
+		t.failed = fmt.Errorf("file sink: write %s: %w", t.path, err)
+		return t.failed
 	}
 	return nil
 }
