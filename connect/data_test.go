@@ -90,7 +90,7 @@ func FuzzDecodeJSON(f *testing.F) {
 }
 
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\nctl\x01", "ü€😀", "\u2028\u2029", "bad\xffutf8", "<&>"} {
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\nctl\x01\b\f", "ü€😀", "\u2028\u2029", "bad\xffutf8", "<&>"} {
 		want, _ := EncodeJSON(s)
 		if got := AppendJSONString(nil, s); string(got) != string(want) {
 			t.Errorf("AppendJSONString(%q) = %s, want %s", s, got, want)

@@ -42,7 +42,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{
 		Name: keyTopic, Type: connect.TypeString, Required: true, Importance: connect.High, Group: group,
 		Doc:      "Topic to write the generated events to.",
-		Validate: validTopic,
+		Validate: connect.ValidTopic,
 	},
 	connect.ConfigKey{
 		Name: keyIterations, Type: connect.TypeLong, Default: "-1", Importance: connect.High, Group: group,
@@ -162,18 +162,3 @@ func atLeastInt(min, max int64) func(any) error {
 	}
 }
 
-// validTopic accepts the topic names Kafka accepts, so a typo fails at
-// validation rather than as a produce error once the task runs.
-func validTopic(v any) error {
-	s, _ := v.(string)
-	if s == "" || s == "." || s == ".." || len(s) > 249 {
-		return fmt.Errorf("not a valid Kafka topic name")
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("not a valid Kafka topic name: only letters, digits, '.', '_' and '-' are allowed")
-		}
-	}
-	return nil
-}

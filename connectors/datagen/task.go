@@ -2,10 +2,8 @@ package datagen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +79,7 @@ func (t *task) Start(_ context.Context, cfg connect.Config, sc connect.SourceCon
 
 	t.partition = map[string]any{"task": index}
 	if off := sc.Offset(t.partition); off != nil {
-		seq, err := offsetInt(off["seq"])
+		seq, err := connect.OffsetInt(off["seq"])
 		if err != nil {
 			return fmt.Errorf("datagen task %d: committed source offset %v: seq: %w", index, off, err)
 		}
@@ -227,48 +225,3 @@ func (t *task) sleep(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
-// offsetInt reads a committed sequence number. Offsets come back as
-// json.Number after the JSON round trip through the offsets topic, and as
-// Go integers or float64 from other stores; all are accepted if integral
-// and not negative.
-func offsetInt(v any) (int64, error) {
-	var n int64
-	switch x := v.(type) {
-	case nil:
-		return 0, fmt.Errorf("missing")
-	case int:
-		n = int64(x)
-	case int32:
-		n = int64(x)
-	case int64:
-		n = x
-	case uint32:
-		n = int64(x)
-	case uint64:
-		if x > math.MaxInt64 {
-			return 0, fmt.Errorf("%d is out of range", x)
-		}
-		n = int64(x)
-	case float64:
-		if x != math.Trunc(x) || x < 0 || x >= 1<<63 {
-			return 0, fmt.Errorf("%v is not a whole number", x)
-		}
-		n = int64(x)
-	case json.Number:
-		i, err := x.Int64()
-		if err != nil {
-			f, ferr := x.Float64()
-			if ferr != nil || f != math.Trunc(f) || f < 0 || f >= 1<<63 {
-				return 0, fmt.Errorf("%s is not a whole number", x)
-			}
-			i = int64(f)
-		}
-		n = i
-	default:
-		return 0, fmt.Errorf("%v is a %T, not a number", v, v)
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("%d is negative", n)
-	}
-	return n, nil
-}

@@ -61,7 +61,7 @@ func (t *sourceTask) Start(_ context.Context, cfg connect.Config, sc connect.Sou
 	t.passInvalid = strings.EqualFold(cfg.String(keyOnInvalidJSON), invalidString)
 	t.partition = map[string]any{"filename": t.path}
 	if off := sc.Offset(t.partition); off != nil {
-		pos, err := offsetInt(off["position"])
+		pos, err := connect.OffsetInt(off["position"])
 		if err != nil {
 			return fmt.Errorf("file source %s: committed source offset %v: position: %w", t.path, off, err)
 		}

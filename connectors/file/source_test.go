@@ -79,7 +79,7 @@ func lines(recs []*connect.Record) []line {
 	out := make([]line, len(recs))
 	for i, r := range recs {
 		raw, _ := r.Value.Raw()
-		p, _ := offsetInt(r.SourceOffset["position"])
+		p, _ := connect.OffsetInt(r.SourceOffset["position"])
 		out[i] = line{string(raw), p}
 	}
 	return out
@@ -456,7 +456,7 @@ func FuzzSourceLines(f *testing.F) {
 		// terminator and perhaps skipped blank lines, nothing else.
 		prev := int64(0)
 		for _, r := range recs {
-			pos, _ := offsetInt(r.SourceOffset["position"])
+			pos, _ := connect.OffsetInt(r.SourceOffset["position"])
 			if pos <= prev || pos > int64(len(data)) {
 				t.Fatalf("position %d after %d (input %d bytes)", pos, prev, len(data))
 			}
