@@ -161,4 +161,3 @@ func atLeastInt(min, max int64) func(any) error {
 		return nil
 	}
 }
-

@@ -224,4 +224,3 @@ func (t *task) sleep(ctx context.Context, d time.Duration) bool {
 	}
 	return false
 }
-

@@ -138,5 +138,3 @@ func atLeastInt(min, max int64) func(any) error {
 		return nil
 	}
 }
-
-
