@@ -10,6 +10,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// clientEnv are the variables of the spur client commands, not worker keys.
+var clientEnv = map[string]bool{"SPUR_URL": true, "SPUR_USER": true, "SPUR_PASSWORD": true, "SPUR_TOKEN": true}
+
 // loadWorkerConfig merges, in increasing precedence: the YAML file, SPUR_*
 // environment variables (SPUR_BOOTSTRAP_SERVERS -> bootstrap.servers) and
 // --set key=value flags.
@@ -30,7 +33,7 @@ func loadWorkerConfig(file string, env []string, sets []string) (map[string]stri
 	}
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "SPUR_") || k == "SPUR_TEST_LOG" || strings.HasPrefix(k, "SPUR_TEST_") {
+		if !ok || !strings.HasPrefix(k, "SPUR_") || strings.HasPrefix(k, "SPUR_TEST_") || clientEnv[k] {
 			continue
 		}
 		raw[strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, "SPUR_"), "_", "."))] = v

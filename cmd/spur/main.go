@@ -49,7 +49,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `spur: a Kafka Connect replacement
 
 Usage:
-  spur run [-c worker.yaml] [--set key=value]... [--data-dir DIR] [--connectors DIR]
+  spur run [-c worker.yaml] [--set key=value]... [--data-dir DIR] [--connectors DIR [--watch]]
         Run a worker. Without bootstrap.servers it starts an embedded broker.
   spur broker [--addr 127.0.0.1:9092] [--data-dir DIR]
         Run the embedded broker alone (for local multi-worker clusters).
@@ -58,4 +58,5 @@ Usage:
 Worker settings come from the YAML file, then SPUR_* environment variables
 (SPUR_BOOTSTRAP_SERVERS=... sets bootstrap.servers), then --set flags.
 `)
+	fmt.Fprint(w, clientUsage)
 }

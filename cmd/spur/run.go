@@ -34,9 +34,14 @@ func cmdRun(args []string, stderr io.Writer) int {
 	cfgFile := fs.String("c", "", "worker config YAML file")
 	dataDir := fs.String("data-dir", "", "embedded broker data directory (data.dir)")
 	connDir := fs.String("connectors", "", "directory (or file) of connector definitions to apply at startup")
+	watch := fs.Bool("watch", false, "with --connectors: apply the definitions again when the files change")
 	var sets stringList
 	fs.Var(&sets, "set", "worker setting key=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *watch && *connDir == "" {
+		fmt.Fprintln(stderr, "spur run: --watch needs --connectors DIR")
 		return exitUsage
 	}
 	if *dataDir != "" {
@@ -116,6 +121,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 			}
 		}()
 	}
+	if *watch {
+		go watchDefinitions(ctx, *connDir, w, opts, log)
+	}
 	go func() {
 		for !w.Ready() && ctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
@@ -188,6 +196,9 @@ func applyDefinitions(ctx context.Context, w *runtime.Worker, defs []definition,
 				return ctx.Err()
 			}
 			done, err := applyOne(ctx, w, d)
+			if done && err != nil {
+				return fmt.Errorf("%s: connector %s: %w", d.Source, d.Name, err)
+			}
 			if done {
 				log.Info("connector definition applied", "connector", d.Name, "source", d.Source)
 				break
