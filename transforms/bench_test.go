@@ -131,3 +131,24 @@ func BenchmarkRouteAndHeader(b *testing.B) {
 		"transforms.hdr.value.literal": "spur",
 	}))
 }
+
+// BenchmarkTrackingChain is the typical 4-transform tracking chain: stamp
+// the source, strip PII by name at any depth, pseudonymise the user id with
+// a salted hash, and route by topic (the last one decodes nothing).
+func BenchmarkTrackingChain(b *testing.B) {
+	runBench(b, benchChain(b, map[string]string{
+		"transforms":                       "source,pii,pseudo,route",
+		"transforms.source.type":           "InsertField$Value",
+		"transforms.source.static.field":   "source",
+		"transforms.source.static.value":   "web",
+		"transforms.pii.type":              "ReplaceField$Value",
+		"transforms.pii.exclude.regex":     "(?i)(ip|email|phone)",
+		"transforms.pseudo.type":           "MaskField$Value",
+		"transforms.pseudo.fields":         "userId",
+		"transforms.pseudo.hash.algorithm": "sha256",
+		"transforms.pseudo.hash.salt":      "pepper",
+		"transforms.route.type":            "RegexRouter",
+		"transforms.route.regex":           "events",
+		"transforms.route.replacement":     "events-clean",
+	}))
+}
