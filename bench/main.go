@@ -1,44 +1,99 @@
 // Command bench measures Spur's sink path against the limit: a bare franz-go
 // consumer draining the same topic from the same broker.
 //
-//	go run ./bench -records 1000000 -partitions 6 -runs 5
+//	go run ./bench -records 1000000 -runs 3
 //
-// Each run fills a fresh topic with datagen events, then alternates a bare
-// consumer drain and a Spur worker running the file sink (count checked at
-// the sink: the file's lines) and prints per-run numbers and medians.
+// It preloads one topic of an in-process kfake broker with datagen tracking
+// events, then, in every run, drains it from the start with each case, the
+// order rotated from run to run (A/B alternation against drift):
+//
+//   - bare: a franz-go group consumer that only counts records (the limit);
+//   - http: a `spur run` worker process (built without -race) running the
+//     HTTP sink (JSON array, batch.max.size 500) into a local receiver that
+//     counts the array elements (ground truth at the sink);
+//   - http-gzip: the same with request.compression=gzip (the receiver
+//     gunzips every body);
+//   - file: the same worker process running the file sink (lines counted).
+//
+// The drain rate is records / (last record - first record) at the sink. The
+// sink's memory is the worker process's VmRSS, sampled every 20 ms while it
+// drains, and its VmHWM; CPU is the worker's user+system time during the
+// drain. It prints per-run numbers and a table of medians and spreads.
+//
+// -profile DIR adds one unmeasured drain per worker case under `perf record`
+// and prints where the worker process spends its CPU.
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/spur-connect/spur/connect"
 	"github.com/spur-connect/spur/connectors/datagen"
-	"github.com/spur-connect/spur/connectors/file"
-	"github.com/spur-connect/spur/runtime"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+type options struct {
+	records    int
+	partitions int32
+	runs       int
+	tasks      int
+	batch      int
+	inFlight   int
+	batchKey   string
+	linger     int
+	cases      []string
+	memory     bool
+	verify     bool
+	spurBin    string
+	profileDir string
+	workerEnv  []string
+	keepLogs   string
+}
+
 func main() {
-	records := flag.Int("records", 500000, "records per run")
-	partitions := flag.Int("partitions", 6, "topic partitions")
-	runs := flag.Int("runs", 3, "runs (A/B alternating)")
-	memory := flag.Bool("memory", false, "keep the broker in memory instead of on disk")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	var o options
+	var parts int
+	var cases string
+	flag.IntVar(&o.records, "records", 1000000, "records in the topic (each case drains all of them)")
+	flag.IntVar(&parts, "partitions", 6, "topic partitions")
+	flag.IntVar(&o.runs, "runs", 3, "runs; every run drains once per case, in rotated order")
+	flag.IntVar(&o.tasks, "tasks", 1, "tasks.max of the sink connectors")
+	flag.IntVar(&o.batch, "batch", 500, "batch.max.size of the HTTP sink")
+	flag.IntVar(&o.inFlight, "inflight", 5, "max.in.flight.requests of the HTTP sink")
+	flag.StringVar(&o.batchKey, "batchkey", "", "batch.key.pattern of the HTTP sink (empty: the connector's default)")
+	flag.IntVar(&o.linger, "linger", 0, "batch.linger.ms of the HTTP sink")
+	flag.StringVar(&cases, "cases", "bare,http,http-gzip,file", "cases to run, comma-separated")
+	flag.BoolVar(&o.memory, "memory", false, "keep the broker in memory instead of on disk")
+	flag.BoolVar(&o.verify, "verify", false, "receiver: also json.Valid every body (costs CPU on the shared cores)")
+	flag.StringVar(&o.spurBin, "spur", "", "spur binary to run (default: go build ./cmd/spur, without -race)")
+	flag.StringVar(&o.profileDir, "profile", "", "directory for perf profiles of one extra, unmeasured drain per worker case")
+	workerEnv := flag.String("workerenv", "", "extra environment of the worker processes, space-separated (e.g. GODEBUG=gctrace=1 GOMEMLIMIT=80MiB)")
+	flag.StringVar(&o.keepLogs, "logs", "", "copy the worker logs into this directory")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness process (broker, receiver, bare consumer)")
 	flag.Parse()
+	o.partitions = int32(parts)
+	o.workerEnv = strings.Fields(*workerEnv)
+	for _, c := range strings.Split(cases, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			switch c {
+			case "bare", "http", "http-gzip", "file":
+			default:
+				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, file)\n", c)
+				os.Exit(2)
+			}
+			o.cases = append(o.cases, c)
+		}
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -48,21 +103,44 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := bench(*records, int32(*partitions), *runs, *memory); err != nil {
+	if err := bench(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func bench(n int, parts int32, runs int, memory bool) error {
+// result is one drain.
+type result struct {
+	rate       float64       // records/s, first to last record at the sink
+	fromCreate float64       // records/s, from connector creation (or client start) to the last record
+	firstAfter time.Duration // creation to first record
+	drain      time.Duration
+	rssMax     int64 // largest VmRSS while draining
+	hwm        int64 // VmHWM at the end
+	sinkCPU    float64
+	selfCPU    float64 // harness: broker, receiver (and the bare consumer)
+	wire, body int64   // request body bytes as sent, and after gunzip
+	requests   int64
+}
+
+func bench(o options) error {
 	dir, err := os.MkdirTemp("", "spur-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := []kfake.Opt{kfake.NumBrokers(1)}
-	if !memory {
+	needSpur := false
+	for _, c := range o.cases {
+		needSpur = needSpur || c != "bare"
+	}
+	if needSpur && o.spurBin == "" {
+		if o.spurBin, err = buildSpur(dir); err != nil {
+			return err
+		}
+	}
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation()}
+	if !o.memory {
 		opts = append(opts, kfake.DataDir(filepath.Join(dir, "kafka")))
 	}
 	c, err := kfake.NewCluster(opts...)
@@ -71,32 +149,65 @@ func bench(n int, parts int32, runs int, memory bool) error {
 	}
 	defer c.Close()
 	seeds := c.ListenAddrs()
-	fmt.Printf("bench: %d records/run, %d partitions, %d runs, in-process kfake (in memory: %v)\n", n, parts, runs, memory)
 
-	var bare, spur []float64
-	var bytesPerRec float64
-	for run := 0; run < runs; run++ {
-		topic := "events-" + strconv.Itoa(run)
-		size, err := fill(seeds, topic, parts, n)
-		if err != nil {
-			return err
-		}
-		bytesPerRec = float64(size) / float64(n)
-		b, err := bareDrain(seeds, topic, n)
-		if err != nil {
-			return err
-		}
-		s, err := spurDrain(seeds, topic, n, dir, run)
-		if err != nil {
-			return err
-		}
-		bare, spur = append(bare, b), append(spur, s)
-		fmt.Printf("run %d: bare consumer %8.0f rec/s | spur file sink %8.0f rec/s (%.0f%%)\n", run+1, b, s, 100*s/b)
+	const topic = "tracking"
+	start := time.Now()
+	size, err := fill(seeds, topic, o.partitions, o.records)
+	if err != nil {
+		return err
 	}
-	mb, ms := median(bare), median(spur)
-	fmt.Printf("median: bare consumer %.0f rec/s (%.0f MB/s) | spur file sink %.0f rec/s (%.0f MB/s) = %.0f%% of the limit; spread spur %.0f..%.0f\n",
-		mb, mb*bytesPerRec/1e6, ms, ms*bytesPerRec/1e6, 100*ms/mb, minOf(spur), maxOf(spur))
+	perRec := float64(size) / float64(o.records)
+	fmt.Printf("bench: %d datagen events (avg value %.0f B, %.0f MB) in %d partitions, preloaded in %v; in-process kfake (in memory: %v); %d runs; sink tasks.max=%d\n",
+		o.records, perRec, float64(size)/1e6, o.partitions, time.Since(start).Round(100*time.Millisecond), o.memory, o.runs, o.tasks)
+	fmt.Printf("http sink: request.body.format=json, batch.max.size=%d, max.in.flight.requests=%d, batch.key.pattern=%q, batch.linger.ms=%d\n",
+		o.batch, o.inFlight, o.batchKey, o.linger)
+
+	results := map[string][]result{}
+	seq := 0
+	for run := 0; run < o.runs; run++ {
+		order := append(append([]string{}, o.cases[run%len(o.cases):]...), o.cases[:run%len(o.cases)]...)
+		for _, cs := range order {
+			seq++
+			r, err := drainCase(o, cs, seeds, topic, dir, seq, "")
+			if err != nil {
+				return fmt.Errorf("run %d, %s: %w", run+1, cs, err)
+			}
+			results[cs] = append(results[cs], r)
+			fmt.Printf("run %d %-10s %9.0f rec/s  (first record after %v, drain %v)%s\n", run+1, cs, r.rate,
+				r.firstAfter.Round(time.Millisecond), r.drain.Round(time.Millisecond), memNote(r))
+		}
+	}
+	printTable(o, results, perRec)
+
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+		for _, cs := range o.cases {
+			if cs == "bare" {
+				continue
+			}
+			seq++
+			if _, err := drainCase(o, cs, seeds, topic, dir, seq, o.profileDir); err != nil {
+				return fmt.Errorf("profiled %s: %w", cs, err)
+			}
+		}
+	}
 	return nil
+}
+
+func memNote(r result) string {
+	if r.hwm == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", sink RSS max %.0f MB, CPU %.1f s", float64(r.rssMax)/1e6, r.sinkCPU)
+}
+
+func drainCase(o options, cs string, seeds []string, topic, dir string, seq int, profileDir string) (result, error) {
+	if cs == "bare" {
+		return bareDrain(seeds, topic, o.records, seq)
+	}
+	return spurDrain(o, cs, seeds, topic, dir, seq, profileDir)
 }
 
 // fill produces n datagen events and returns their total value size.
@@ -135,116 +246,231 @@ func fill(seeds []string, topic string, parts int32, n int) (int, error) {
 }
 
 // bareDrain is the limit: a franz-go group consumer that only counts.
-func bareDrain(seeds []string, topic string, n int) (float64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup("bare-"+topic),
+func bareDrain(seeds []string, topic string, n, seq int) (result, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup("bare-"+strconv.Itoa(seq)),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer cl.Close()
 	start := time.Now()
+	var first time.Time
+	var cpu0 float64
 	got := 0
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for got < n {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("bare consumer: %d of %d after timeout", got, n)
+			return result{}, fmt.Errorf("bare consumer: %d of %d after timeout", got, n)
+		}
+		if k := fs.NumRecords(); k > 0 && first.IsZero() {
+			first, cpu0 = time.Now(), cpuSeconds("self")
 		}
 		got += fs.NumRecords()
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	end := time.Now()
+	return result{rate: float64(n) / end.Sub(first).Seconds(), fromCreate: float64(n) / end.Sub(start).Seconds(),
+		firstAfter: first.Sub(start), drain: end.Sub(first), selfCPU: cpuSeconds("self") - cpu0}, nil
 }
 
-// spurDrain runs a worker with a file sink on the topic and waits for n lines.
-func spurDrain(seeds []string, topic string, n int, dir string, run int) (float64, error) {
-	reg := connect.NewRegistry()
-	reg.MustRegister(runtime.ConverterPlugins()...)
-	reg.MustRegister(file.Plugins()...)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// spurDrain starts a worker process, creates the sink connector on the
+// topic, and waits until the sink holds every record.
+func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int, profileDir string) (result, error) {
+	id := strconv.Itoa(seq)
+	p, err := startSpur(o.spurBin, strings.Join(seeds, ","), dir, id, o.workerEnv)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cfg, _, err := runtime.ParseWorkerConfig(map[string]string{
-		"bootstrap.servers": seeds[0], "listeners": "http://127.0.0.1:" + strconv.Itoa(port),
-		"group.id": "bench-" + strconv.Itoa(run), "config.storage.topic": "bench-configs-" + strconv.Itoa(run),
-		"status.storage.topic": "bench-status-" + strconv.Itoa(run), "offset.storage.topic": "bench-offsets-" + strconv.Itoa(run),
-		"heartbeat.interval.ms": "500",
-	})
-	if err != nil {
-		return 0, err
+	defer func() {
+		p.stop()
+		if o.keepLogs != "" {
+			if b, err := os.ReadFile(p.log); err == nil && os.MkdirAll(o.keepLogs, 0o755) == nil {
+				_ = os.WriteFile(filepath.Join(o.keepLogs, cs+"-"+id+".log"), b, 0o644)
+			}
+		}
+	}()
+	mem := sampleMemory(p.pid(), 20*time.Millisecond)
+	defer func() {
+		select {
+		case <-mem.done:
+		default:
+			mem.finish()
+		}
+	}()
+
+	name := cs + "-" + id
+	cfg := map[string]string{"topics": topic, "tasks.max": strconv.Itoa(o.tasks)}
+	var rcv *receiver
+	var lines *lineCounter
+	out := filepath.Join(dir, name+".jsonl")
+	switch cs {
+	case "http", "http-gzip":
+		if rcv, err = newReceiver(int64(o.records), o.verify); err != nil {
+			return result{}, err
+		}
+		defer rcv.close()
+		cfg["connector.class"] = "http-sink"
+		cfg["http.api.url"] = rcv.url
+		cfg["request.body.format"] = "json"
+		cfg["batch.max.size"] = strconv.Itoa(o.batch)
+		cfg["max.in.flight.requests"] = strconv.Itoa(o.inFlight)
+		cfg["batch.linger.ms"] = strconv.Itoa(o.linger)
+		if o.batchKey != "" {
+			cfg["batch.key.pattern"] = o.batchKey
+		}
+		if cs == "http-gzip" {
+			cfg["request.compression"] = "gzip"
+		}
+	case "file":
+		cfg["connector.class"] = "file-sink"
+		cfg["file"] = out
+		lines = &lineCounter{}
 	}
-	w, err := runtime.NewWorker(cfg, runtime.Options{Registry: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return 0, err
+	count := func() int64 {
+		if rcv != nil {
+			return rcv.records.Load()
+		}
+		return int64(lines.count(out))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for !w.Ready() {
-		time.Sleep(10 * time.Millisecond)
+
+	var perf *perfRecorder
+	created := time.Now()
+	if err := p.create(name, cfg); err != nil {
+		return result{}, err
 	}
-	out := filepath.Join(dir, topic+".jsonl")
-	start := time.Now()
-	if _, err := w.PutConnector(ctx, "sink", map[string]string{"name": "sink", "connector.class": "file-sink", "topics": topic, "file": out}, "", false); err != nil {
-		return 0, err
+	if profileDir != "" {
+		if perf, err = startPerf(p.pid(), filepath.Join(profileDir, "perf-"+cs+".data")); err != nil {
+			return result{}, err
+		}
 	}
-	deadline := time.Now().Add(5 * time.Minute)
-	var lc lineCounter
+	deadline := created.Add(5 * time.Minute)
 	var first time.Time
-	for time.Now().Before(deadline) {
-		got := lc.count(out)
+	var cpu0, self0 float64
+	for {
+		got := count()
 		if got > 0 && first.IsZero() {
 			first = time.Now()
+			if rcv != nil {
+				first = time.Unix(0, rcv.firstNano.Load())
+			}
+			cpu0, self0 = cpuSeconds(strconv.Itoa(p.pid())), cpuSeconds("self")
+			mem.reset()
 		}
-		if got >= n {
-			fmt.Printf("  spur: first record %v after create, then %.0f rec/s\n", first.Sub(start).Round(time.Millisecond), float64(n)/time.Since(first).Seconds())
-			return float64(n) / time.Since(start).Seconds(), nil
+		if got >= int64(o.records) {
+			break
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0, fmt.Errorf("spur: %d of %d lines after timeout", lc.n, n)
-}
-
-// lineCounter counts the lines of a growing file, reading only what is new.
-type lineCounter struct {
-	off int64
-	n   int
-	buf []byte
-}
-
-func (c *lineCounter) count(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return c.n
-	}
-	defer f.Close()
-	if c.buf == nil {
-		c.buf = make([]byte, 1<<20)
-	}
-	for {
-		k, err := f.ReadAt(c.buf, c.off)
-		c.n += bytes.Count(c.buf[:k], []byte("\n"))
-		c.off += int64(k)
-		if err != nil || k == 0 {
-			return c.n
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("%d of %d records at the sink after 5 minutes; status: %s", got, o.records, p.taskState(name))
+		}
+		select {
+		case <-p.done:
+			return result{}, fmt.Errorf("the worker exited: %s", p.tail())
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	end := time.Now()
+	if rcv != nil {
+		end = time.Unix(0, rcv.lastNano.Load())
+	}
+	r := result{
+		rate: float64(o.records) / end.Sub(first).Seconds(), fromCreate: float64(o.records) / end.Sub(created).Seconds(),
+		firstAfter: first.Sub(created), drain: end.Sub(first),
+		sinkCPU: cpuSeconds(strconv.Itoa(p.pid())) - cpu0, selfCPU: cpuSeconds("self") - self0,
+	}
+	r.rssMax = mem.finish()
+	_, r.hwm = procStatus(p.pid())
+	if perf != nil {
+		if err := perf.finish(); err != nil {
+			return result{}, err
+		}
+	}
+	if rcv != nil {
+		r.wire, r.body, r.requests = rcv.wireBytes.Load(), rcv.bodyBytes.Load(), rcv.requests.Load()
+		if got := rcv.records.Load(); got != int64(o.records) || rcv.bad.Load() > 0 {
+			fmt.Printf("  warning: the receiver counted %d records (want %d) and %d bad bodies\n", got, o.records, rcv.bad.Load())
+		}
+	}
+	return r, nil
 }
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
+func printTable(o options, results map[string][]result, perRec float64) {
+	bare := 0.0
+	if rs := results["bare"]; len(rs) > 0 {
+		bare = median(rs, func(r result) float64 { return r.rate })
+	}
+	fmt.Printf("\nmedians of %d runs (%d records of %.0f B; drain rate = records / first-to-last record at the sink):\n\n", o.runs, o.records, perRec)
+	fmt.Println("| case | rec/s (median) | min..max | % of bare | MB/s | from create, rec/s | sink RSS max while draining | sink VmHWM | sink CPU s (cores) | harness CPU s | requests | wire MB (B/rec) | body MB |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, cs := range o.cases {
+		rs := results[cs]
+		if len(rs) == 0 {
+			continue
+		}
+		rate := median(rs, func(r result) float64 { return r.rate })
+		pct := "-"
+		if bare > 0 {
+			pct = fmt.Sprintf("%.0f%%", 100*rate/bare)
+		}
+		mem, hwm, cpu := "-", "-", "-"
+		if cs != "bare" {
+			mem = fmt.Sprintf("%.0f MB (max %.0f)", median(rs, func(r result) float64 { return float64(r.rssMax) / 1e6 }), maxOf(rs, func(r result) float64 { return float64(r.rssMax) / 1e6 }))
+			hwm = fmt.Sprintf("%.0f MB", median(rs, func(r result) float64 { return float64(r.hwm) / 1e6 }))
+			sc := median(rs, func(r result) float64 { return r.sinkCPU })
+			cpu = fmt.Sprintf("%.1f (%.2f)", sc, sc/median(rs, func(r result) float64 { return r.drain.Seconds() }))
+		}
+		reqs, wire, body := "-", "-", "-"
+		if strings.HasPrefix(cs, "http") {
+			w := median(rs, func(r result) float64 { return float64(r.wire) })
+			reqs = fmt.Sprintf("%.0f", median(rs, func(r result) float64 { return float64(r.requests) }))
+			wire = fmt.Sprintf("%.0f (%.0f)", w/1e6, w/float64(o.records))
+			body = fmt.Sprintf("%.0f", median(rs, func(r result) float64 { return float64(r.body) })/1e6)
+		}
+		fmt.Printf("| %s | %.0f | %.0f..%.0f | %s | %.0f | %.0f | %s | %s | %s | %.1f | %s | %s | %s |\n", cs, rate,
+			minOf(rs, func(r result) float64 { return r.rate }), maxOf(rs, func(r result) float64 { return r.rate }), pct,
+			rate*perRec/1e6, median(rs, func(r result) float64 { return r.fromCreate }), mem, hwm, cpu,
+			median(rs, func(r result) float64 { return r.selfCPU }), reqs, wire, body)
+	}
+	if bare > 0 {
+		fmt.Println()
+		for _, t := range []struct {
+			cs  string
+			min float64
+		}{{"http", 0.60}, {"http-gzip", 0.40}} {
+			rs := results[t.cs]
+			if len(rs) == 0 {
+				continue
+			}
+			rate := median(rs, func(r result) float64 { return r.rate })
+			rss := maxOf(rs, func(r result) float64 { return float64(r.rssMax) })
+			verdict := func(ok bool) string {
+				if ok {
+					return "met"
+				}
+				return "MISSED"
+			}
+			fmt.Printf("target %-9s >= %.0f%% of bare: %.0f%% %s; RSS < 100 MB while draining: max %.0f MB %s\n",
+				t.cs, 100*t.min, 100*rate/bare, verdict(rate >= t.min*bare), rss/1e6, verdict(rss < 100e6))
+		}
+	}
 }
 
-func minOf(xs []float64) float64 { return sorted(xs)[0] }
-func maxOf(xs []float64) float64 { s := sorted(xs); return s[len(s)-1] }
-func sorted(xs []float64) []float64 {
-	s := append([]float64(nil), xs...)
+func median(rs []result, f func(result) float64) float64 {
+	s := values(rs, f)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func minOf(rs []result, f func(result) float64) float64 { return values(rs, f)[0] }
+func maxOf(rs []result, f func(result) float64) float64 { s := values(rs, f); return s[len(s)-1] }
+
+func values(rs []result, f func(result) float64) []float64 {
+	s := make([]float64, len(rs))
+	for i, r := range rs {
+		s[i] = f(r)
+	}
 	sort.Float64s(s)
 	return s
 }

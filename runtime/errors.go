@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -184,10 +185,21 @@ func errorClass(err error) string {
 
 // errorTrace renders an error chain one cause per line: Go has no stack
 // traces on errors, and the chain is what says what happened where.
+//
+// Wrapped messages repeat their cause ("put: flush: status 400"), so each
+// "Caused by" line shows only what its level adds.
 func errorTrace(err error) string {
 	s := fmt.Sprintf("%T: %v", err, err)
+	prev := err.Error()
 	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
-		s += fmt.Sprintf("\nCaused by: %T: %v", e, e)
+		msg := e.Error()
+		if next := errors.Unwrap(e); next != nil {
+			msg = strings.TrimSuffix(msg, ": "+next.Error())
+		}
+		if msg != prev {
+			s += fmt.Sprintf("\nCaused by: %T: %s", e, msg)
+		}
+		prev = e.Error()
 	}
 	return s
 }

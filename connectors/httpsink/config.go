@@ -116,7 +116,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyInFlight, Type: connect.TypeInt, Default: "5", Importance: connect.Medium, Group: gConn, Validate: connect.AtLeast(1),
 		Doc: "Requests a task may have in flight at once. Requests holding records of the same partition and batch group never overtake each other."},
 	connect.ConfigKey{Name: keyIdempotency, Importance: connect.Low, Group: gConn, Validate: validHeaderName,
-		Doc: "Name of a header (e.g. Idempotency-Key) set to <topic>-<partition>-<offset> of the request's first record, the same on every retry."},
+		Doc: "Name of a header (e.g. Idempotency-Key) set to <topic>-<partition>-<first offset>-<last offset> of the request's records (a SHA-256 of every record's coordinates when they span partitions), the same on every retry."},
 	connect.ConfigKey{Name: keyProxyHost, Importance: connect.Low, Group: gConn, Doc: "HTTP proxy host; empty uses HTTP_PROXY/HTTPS_PROXY from the environment."},
 	connect.ConfigKey{Name: keyProxyPort, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Group: gConn, Validate: connect.AtLeast(0), Doc: "HTTP proxy port."},
 	connect.ConfigKey{Name: keyProxyUser, Importance: connect.Low, Group: gConn, Doc: "HTTP proxy user."},

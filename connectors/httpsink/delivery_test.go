@@ -468,7 +468,7 @@ func TestIdempotencyHeaderStableAcrossRetries(t *testing.T) {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	for _, r := range reqs {
-		if got := r.Header.Get("Idempotency-Key"); got != "clicks-0-40" {
+		if got := r.Header.Get("Idempotency-Key"); got != "clicks-0-40-42" {
 			t.Fatalf("Idempotency-Key %q", got)
 		}
 	}

@@ -2,6 +2,8 @@ package httpsink
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +103,7 @@ type request struct {
 	group    string
 	barrier  bool    // a DELETE: ordered against every request of its partition
 	body     *buffer // nil for DELETE
+	zipped   *zipJob // with gzip: the body being compressed ahead of sending
 	records  []*connect.Record
 	parts    []connect.TopicPartition
 	state    reqState
@@ -425,7 +428,38 @@ func (t *Task) seal(g *group) {
 	}
 	t.openBytes -= len(g.buf.b)
 	g.buf.b = append(g.buf.b, g.suffix...)
-	t.enqueue(&request{method: t.s.method, target: g.target, group: g.key, body: g.buf, records: g.records, parts: g.parts})
+	q := &request{method: t.s.method, target: g.target, group: g.key, body: g.buf, records: g.records, parts: g.parts}
+	if t.s.gzip {
+		// Compress now, in the background, not when the request's turn
+		// comes: requests that must keep their order (the same partition
+		// and group) go one at a time, and compressing the next one while
+		// the current one is on the wire keeps both cores busy.
+		q.zipped = t.startZip(q.body)
+		q.body = nil
+	}
+	t.enqueue(q)
+}
+
+// zipJob is the gzip compression of a request body, started when the
+// request is sealed.
+type zipJob struct {
+	done chan struct{}
+	out  *buffer
+	err  error
+}
+
+// startZip compresses body in a new goroutine (tracked by wg, so Stop waits
+// for it) and releases body when done.
+func (t *Task) startZip(body *buffer) *zipJob {
+	z := &zipJob{done: make(chan struct{})}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer close(z.done)
+		z.out, z.err = compress(body.b, t.s.level)
+		body.release()
+	}()
+	return z
 }
 
 func (t *Task) sealAll() {
@@ -654,13 +688,13 @@ func (t *Task) send(q *request) {
 func (t *Task) deliver(q *request) (outcome, error) {
 	body := q.body
 	q.body = nil
-	if body != nil && t.s.gzip {
-		zb, err := compress(body.b, t.s.level)
-		body.release()
-		if err != nil {
-			return failed, t.deliveryError(q, 0, nil, 0, fmt.Errorf("gzip: %w", err))
+	if z := q.zipped; z != nil {
+		q.zipped = nil
+		<-z.done
+		if z.err != nil {
+			return failed, t.deliveryError(q, 0, nil, 0, fmt.Errorf("gzip: %w", z.err))
 		}
-		body = zb
+		body = z.out
 	}
 	var rawBody any
 	if body != nil {
@@ -682,8 +716,7 @@ func (t *Task) deliver(q *request) (outcome, error) {
 		req.Header.Set(h[0], h[1])
 	}
 	if t.s.idempotency != "" && len(q.records) > 0 {
-		r := q.records[0]
-		req.Header.Set(t.s.idempotency, r.Topic+"-"+strconv.Itoa(int(r.Partition))+"-"+strconv.FormatInt(r.Offset, 10))
+		req.Header.Set(t.s.idempotency, idempotencyKey(q.records))
 	}
 
 	attempts := 0
@@ -796,4 +829,36 @@ func sharePartition(a, b []connect.TopicPartition) bool {
 		}
 	}
 	return false
+}
+
+// idempotencyKey names exactly the records of a request, the same on every
+// retry: <topic>-<partition>-<first offset>-<last offset> when they come
+// from one partition, else a SHA-256 of every topic-partition-offset. A key
+// that named only the first record would, after a restart with different
+// batch boundaries, be reused for a different set of events, and a
+// provider dropping seen keys would lose the rest.
+func idempotencyKey(records []*connect.Record) string {
+	first, last := records[0], records[len(records)-1]
+	same := true
+	for _, r := range records {
+		if r.Topic != first.Topic || r.Partition != first.Partition {
+			same = false
+			break
+		}
+	}
+	if same {
+		return first.Topic + "-" + strconv.Itoa(int(first.Partition)) + "-" + strconv.FormatInt(first.Offset, 10) + "-" + strconv.FormatInt(last.Offset, 10)
+	}
+	h := sha256.New()
+	var buf []byte
+	for _, r := range records {
+		buf = append(buf[:0], r.Topic...)
+		buf = append(buf, '-')
+		buf = strconv.AppendInt(buf, int64(r.Partition), 10)
+		buf = append(buf, '-')
+		buf = strconv.AppendInt(buf, r.Offset, 10)
+		buf = append(buf, '\n')
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
