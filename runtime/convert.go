@@ -81,7 +81,7 @@ func (c rawConverter) FromData(_ string, d *connect.Data) ([]byte, error) {
 }
 
 // jsonConverter is Kafka Connect's JsonConverter. Plain JSON is validated
-// (json.Valid, no allocation) and kept as raw bytes; it is decoded only if a
+// (connect.ValidJSON, no allocation) and kept as raw bytes; it is decoded only if a
 // transform or sink asks for the structure. Data in FormatJSON that comes out
 // of this converter is therefore always valid JSON.
 type jsonConverter struct {
@@ -98,7 +98,7 @@ func (c *jsonConverter) ToData(topic string, b []byte) (connect.Data, error) {
 		return connect.RawData(connect.FormatJSON, nil), nil
 	}
 	if !c.schemas {
-		if !json.Valid(b) {
+		if !connect.ValidJSON(b) {
 			return connect.Data{}, fmt.Errorf("converting byte[] to Kafka Connect data failed due to serialization error of topic %s: invalid JSON", topic)
 		}
 		return connect.RawData(connect.FormatJSON, b), nil

@@ -2,7 +2,6 @@ package file
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,7 +128,7 @@ func (t *sourceTask) read(now time.Time) ([]*connect.Record, error) {
 				t.start += n // a blank line holds no value; skipping it loses nothing
 				continue
 			}
-			if json.Valid(line) {
+			if connect.ValidJSON(line) {
 				format = connect.FormatJSON
 			} else {
 				perr := jsonError(line)

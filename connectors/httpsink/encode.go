@@ -47,7 +47,7 @@ func (e *encoder) appendElement(dst []byte, r *connect.Record) ([]byte, error) {
 		return dst, err
 	}
 	dst = append(dst[:start], out...)
-	if !e.text && !json.Valid(dst[start:]) {
+	if !e.text && !connect.ValidJSON(dst[start:]) {
 		return dst, fmt.Errorf("value after regex.replacements: %w", errInvalidJSON)
 	}
 	return dst, nil
@@ -82,7 +82,7 @@ func (e *encoder) appendJSON(dst []byte, d *connect.Data) ([]byte, error) {
 		// Raw JSON was validated by the converter that read it (the
 		// contract of connect.Data); validate again only if asked to.
 		raw = trimSpace(raw)
-		if e.validate && !json.Valid(raw) {
+		if e.validate && !connect.ValidJSON(raw) {
 			return dst, fmt.Errorf("value: %w", errInvalidJSON)
 		}
 		if e.splice && len(raw) > 0 && raw[0] == '"' && holdsJSONContainer(raw) {
@@ -124,7 +124,7 @@ func holdsJSONContainer(lit []byte) bool {
 // object or array and splicing is on, else quoted.
 func (e *encoder) appendString(dst, s []byte) []byte {
 	if e.splice {
-		if t := trimSpace(s); len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		if t := trimSpace(s); len(t) > 0 && (t[0] == '{' || t[0] == '[') && connect.ValidJSON(t) {
 			return append(dst, t...)
 		}
 	}

@@ -260,7 +260,7 @@ func field(d *connect.Data, path []string) (raw []byte, v any, err error) {
 		return nil, nil, fmt.Errorf("value.%s: %w", strings.Join(path, "."), err)
 	case err != nil || !ok:
 		return nil, nil, missing
-	case d.Format() == connect.FormatString && !json.Valid(val):
+	case d.Format() == connect.FormatString && !connect.ValidJSON(val):
 		return nil, nil, fmt.Errorf("value.%s: %w", strings.Join(path, "."), errScan) // text that only looks like JSON
 	}
 	return val, nil, nil
