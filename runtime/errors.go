@@ -183,13 +183,24 @@ func errorClass(err error) string {
 	}
 }
 
+// errorKind names an error's Go type when it says something (a
+// *net.OpError, a connector's own error type), not for plain wrapping.
+func errorKind(err error) string {
+	switch t := fmt.Sprintf("%T", err); t {
+	case "*fmt.wrapError", "*fmt.wrapErrors", "*errors.errorString", "*errors.joinError":
+		return ""
+	default:
+		return t + ": "
+	}
+}
+
 // errorTrace renders an error chain one cause per line: Go has no stack
 // traces on errors, and the chain is what says what happened where.
 //
 // Wrapped messages repeat their cause ("put: flush: status 400"), so each
 // "Caused by" line shows only what its level adds.
 func errorTrace(err error) string {
-	s := fmt.Sprintf("%T: %v", err, err)
+	s := err.Error()
 	prev := err.Error()
 	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
 		msg := e.Error()
@@ -197,7 +208,7 @@ func errorTrace(err error) string {
 			msg = strings.TrimSuffix(msg, ": "+next.Error())
 		}
 		if msg != prev {
-			s += fmt.Sprintf("\nCaused by: %T: %s", e, msg)
+			s += "\nCaused by: " + errorKind(e) + msg
 		}
 		prev = e.Error()
 	}

@@ -553,3 +553,37 @@ func TestHeldBackConnectionSurvivesKeepAlive(t *testing.T) {
 		t.Fatal("Stop hangs while a receiver waits for room")
 	}
 }
+
+// A resumed session can hold more unacknowledged messages than the task
+// may hold now (mosquitto 2.0.11 also sends past the Receive Maximum, and
+// resends everything unacknowledged right after CONNACK, before the
+// SUBACK). The task is not polled before Start returns, so holding the
+// reader back during the connection handshake would leave the SUBACK
+// unread: Start would wait for mqtt.connect.timeout.seconds, drop the
+// connection and leave the held messages to duplicate in Kafka.
+func TestResumedSessionAboveMaxInflightConnects(t *testing.T) {
+	b := startBroker(t, brokerOptions{})
+	sc := &connecttest.SourceContext{}
+	h := startTask(t, taskConfig(b, keyMaxInflight, "500"), "over", 0, sc)
+	p := newPublisher(t, b)
+	p.publishN("sensors/a", "over", 300)
+	if got := h.poll(300, 5*time.Second); len(got) != 300 {
+		t.Fatalf("polled %d of 300", len(got))
+	}
+	h.stop() // nothing committed: the session keeps 300 messages in flight
+
+	start := time.Now()
+	h2 := startTask(t, taskConfig(b, keyMaxInflight, "50", keyConnectTimeout, "3"), "over", 0, sc)
+	took := time.Since(start)
+	logs := h2.logs.String()
+	if took > 2*time.Second || strings.Contains(logs, "not reachable") {
+		t.Fatalf("Start took %v with 300 messages in flight in the session and max.inflight 50:\n%s", took, logs)
+	}
+	all := h2.pollCommit(300, 10*time.Second)
+	c := tally(all)
+	if len(c) != 300 || len(all) != 300 {
+		t.Fatalf("%d records, %d distinct, want 300 once each", len(all), len(c))
+	}
+	st := h2.statsNow()
+	t.Logf("Start took %v; reading held back %d times; %d redeliveries merged", took.Round(time.Millisecond), st.paused, st.merged)
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -481,6 +482,8 @@ func (t *task) connect(ctx context.Context, sv server, gen uint64) (*conn, *paho
 		c.disconnect(s.connectTimeout, t.flushAcks)
 		return nil, nil, err
 	}
+	// From here on receivers may hold reading back (see receive).
+	wc.established.Store(true)
 	return c, ca, nil
 }
 
@@ -608,9 +611,15 @@ func (t *task) receive(m *message, conn *watchedConn) {
 		// A broker that keeps to the Receive Maximum never sends more than
 		// mqtt.max.inflight.messages unacknowledged messages; one that does
 		// not (mosquitto 2.0.11 after the first acknowledgements) is held
-		// back here.
+		// back here. Not during the handshake, though: a resumed session
+		// may hold more unacknowledged messages than that (sent under a
+		// larger maximum, or past it), which the broker resends right after
+		// CONNACK, and the SUBACK behind them must be read. Before Start
+		// returns nobody polls, so waiting for room would stall the
+		// connection until mqtt.connect.timeout.seconds. What the broker
+		// resends is bounded by what it had in flight.
 		limit := int(t.s.maxInflight)
-		if t.held >= limit {
+		if t.held >= limit && conn.isEstablished() {
 			t.stats.paused++
 			if !t.waitForRoom(conn, func() bool { return t.held < limit }, -1) {
 				t.stats.abandoned++ // not acknowledged: the resumed session redelivers it
@@ -622,7 +631,7 @@ func (t *task) receive(m *message, conn *watchedConn) {
 		t.push(m)
 		return
 	}
-	if len(t.buf) >= t.s.queueSize && !t.waitForRoom(conn, func() bool { return len(t.buf) < t.s.queueSize }, t.s.fullTimeout) {
+	if len(t.buf) >= t.s.queueSize && conn.isEstablished() && !t.waitForRoom(conn, func() bool { return len(t.buf) < t.s.queueSize }, t.s.fullTimeout) {
 		t.stats.dropped++
 		if time.Since(t.dropLog) > 10*time.Second {
 			t.dropLog = time.Now()
@@ -1028,7 +1037,14 @@ type watchedConn struct {
 	r      *bufio.Reader
 	once   sync.Once
 	closed chan struct{}
+	// established is set once CONNECT and the subscriptions are done: only
+	// then may a receiver hold reading back.
+	established atomic.Bool
 }
+
+// isEstablished reports whether the connection's handshake is done (a nil
+// connection counts as done).
+func (c *watchedConn) isEstablished() bool { return c == nil || c.established.Load() }
 
 func newWatchedConn(c net.Conn) *watchedConn {
 	return &watchedConn{Conn: c, r: bufio.NewReaderSize(c, 32<<10), closed: make(chan struct{})}
