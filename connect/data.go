@@ -240,6 +240,14 @@ func isJSONNull(b []byte) bool {
 	return string(trimJSONSpace(b)) == "null"
 }
 
+// decodeRune is utf8.DecodeRune for strings and byte slices, without a copy.
+func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	if b, ok := any(s).([]byte); ok {
+		return utf8.DecodeRune(b)
+	}
+	return utf8.DecodeRuneInString(string(s))
+}
+
 // trimJSONSpace trims the four characters JSON counts as whitespace, and
 // nothing else (bytes.TrimSpace would also eat \v, \f, U+0085 and U+00A0,
 // which are not JSON).
@@ -260,7 +268,7 @@ func appendJSONString(dst []byte, s string) []byte { return AppendJSONString(dst
 // backslashes and control characters escaped, invalid UTF-8 replaced by
 // U+FFFD, and U+2028/U+2029 escaped (as encoding/json does) so the output
 // is also safe inside JavaScript. HTML characters are not escaped.
-func AppendJSONString(dst []byte, s string) []byte {
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -292,7 +300,7 @@ func AppendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\\ufffd"...)
