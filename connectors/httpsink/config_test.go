@@ -2,8 +2,6 @@ package httpsink
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,28 +143,6 @@ func TestStatusSet(t *testing.T) {
 	for code, want := range map[int]bool{404: true, 408: true, 500: true, 599: true, 421: true, 400: false, 423: false, 499: false} {
 		if s.has(code) != want {
 			t.Errorf("has(%d) = %v", code, !want)
-		}
-	}
-}
-
-// The shipped examples are valid configs.
-func TestExamplesValidate(t *testing.T) {
-	files, _ := filepath.Glob("../../examples/http-sink/*.yaml")
-	if len(files) < 5 {
-		t.Fatalf("found %d examples, want at least 5", len(files))
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, def := range parseExample(t, b) {
-			if def.Config["connector.class"] != Class && def.Config["connector.class"] != Alias {
-				t.Errorf("%s: connector.class %q", f, def.Config["connector.class"])
-			}
-			if errs := validate(def.Config); len(errs) > 0 {
-				t.Errorf("%s (%s): %v", f, def.Name, connect.ConfigErrors(errs))
-			}
 		}
 	}
 }
