@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -565,30 +564,19 @@ type ActiveTopics struct {
 	Topics []string `json:"topics"`
 }
 
-// topics reports a sink connector's topics as those its consumer group has
-// committed offsets for; Spur does not track source topics (always []).
-// An unknown connector gives [] as in Kafka Connect.
+// topics lists the topics the connector's tasks have used (Kafka Connect's
+// topic tracking, kept in the status topic). An unknown connector gives []
+// as in Kafka Connect.
 func (s *Server) topics(c echo.Context) error {
 	name := nameParam(c)
-	topics := []string{}
-	if _, ok := s.w.Snapshot().Connectors[name]; ok && s.w.ConnectorType(name) == "sink" {
-		offs, err := s.w.ConnectorOffsets(c.Request().Context(), name)
-		if err != nil {
-			s.log.Debug("active topics: reading the sink's offsets", "connector", name, "err", err)
-		}
-		seen := map[string]bool{}
-		for _, o := range offs {
-			if t, ok := o.Partition[runtime.OffsetKafkaTopic].(string); ok && !seen[t] {
-				seen[t] = true
-				topics = append(topics, t)
-			}
-		}
-		sort.Strings(topics)
-	}
-	return c.JSON(http.StatusOK, map[string]ActiveTopics{name: {Topics: topics}})
+	return c.JSON(http.StatusOK, map[string]ActiveTopics{name: {Topics: s.w.ActiveTopics(name)}})
 }
 
-// resetTopics is accepted and does nothing: see topics.
+// resetTopics forgets the connector's active topics; tasks that keep using
+// a topic record it again.
 func (s *Server) resetTopics(c echo.Context) error {
+	if err := s.w.ResetTopics(c.Request().Context(), nameParam(c)); err != nil {
+		return err
+	}
 	return c.NoContent(http.StatusAccepted)
 }

@@ -105,12 +105,23 @@ func TestSinkOffsetsAndTopics(t *testing.T) {
 	})
 	runCases(t, c, []tcase{
 		{name: "topics of a sink", method: "GET", path: "/connectors/offs-snk/topics", code: 200, msg: `{"offs-snk":{"topics":["offs-sink-in"]}}`},
-		{name: "topics of a source", method: "GET", path: "/connectors/offs-gen/topics", code: 200, msg: `{"offs-gen":{"topics":[]}}`},
+		{name: "topics of a source", method: "GET", path: "/connectors/offs-gen/topics", code: 200, msg: `{"offs-gen":{"topics":["offs-sink-in"]}}`},
 		{name: "topics of unknown", method: "GET", path: "/connectors/nope/topics", code: 200, msg: `{"nope":{"topics":[]}}`},
-		{name: "topics reset", method: "PUT", path: "/connectors/offs-snk/topics/reset", code: 202},
 		{name: "alter running sink", method: "PATCH", path: "/connectors/offs-snk/offsets",
 			body: `{"offsets":[{"partition":{"kafka_topic":"offs-sink-in","kafka_partition":0},"offset":{"kafka_offset":3}}]}`, code: 400, msg: "STOPPED"},
 	})
+	// Reset forgets the active topics on every worker.
+	if r := call(t, "PUT", c.follower().url+"/connectors/offs-gen/topics/reset", ""); r.code != 202 {
+		t.Fatalf("topics reset: %s", r)
+	}
+	for _, n := range []*node{c.leader(), c.follower()} {
+		eventually(t, 10*time.Second, func() error {
+			if r := call(t, "GET", n.url+"/connectors/offs-gen/topics", ""); strings.TrimSpace(string(r.body)) != `{"offs-gen":{"topics":[]}}` {
+				return fmt.Errorf("after reset: %s", r)
+			}
+			return nil
+		})
+	}
 	if r := call(t, "PUT", c.leader().url+"/connectors/offs-snk/stop", ""); r.code != 204 {
 		t.Fatalf("stop: %s", r)
 	}

@@ -138,6 +138,9 @@ func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
 		if err := w.statuses.deleteConnector(dctx, name, 0); err != nil {
 			w.log.Warn("deleting statuses", "connector", name, "err", err)
 		}
+		if err := w.ResetTopics(dctx, name); err != nil {
+			w.log.Warn("resetting active topics", "connector", name, "err", err)
+		}
 	}()
 	return nil
 }

@@ -56,10 +56,12 @@ type sinkRunner struct {
 	stopping    atomic.Bool
 	commitNow   atomic.Bool
 	maxOut      int64
+	lastTopic   string          // for active-topic tracking (guarded by mu)
+	seenTopics  map[string]bool // topics already reported (guarded by mu)
 }
 
 func newSinkRunner(env *taskEnv, task connect.SinkTask) *sinkRunner {
-	return &sinkRunner{taskEnv: env, task: task, parts: map[connect.TopicPartition]*partTracker{}, maxOut: env.cfg.Int("consumer.max.outstanding.records")}
+	return &sinkRunner{taskEnv: env, task: task, parts: map[connect.TopicPartition]*partTracker{}, maxOut: env.cfg.Int("consumer.max.outstanding.records"), seenTopics: map[string]bool{}}
 }
 
 // Report implements connect.SinkContext.
@@ -204,6 +206,13 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 	fs.EachRecord(func(kr *kgo.Record) {
 		if failure != nil {
 			return
+		}
+		if kr.Topic != s.lastTopic { // cheap: a string compare per record
+			s.lastTopic = kr.Topic
+			if !s.seenTopics[kr.Topic] {
+				s.seenTopics[kr.Topic] = true
+				go s.worker.trackTopic(s.item.Connector, kr.Topic, s.item.Task)
+			}
 		}
 		r := &recs[i]
 		i++

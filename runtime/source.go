@@ -292,6 +292,7 @@ func (s *sourceRunner) ensureTopic(ctx context.Context, topic string) error {
 		return fmt.Errorf("create topic %s: %w", topic, err)
 	}
 	s.topicsOK[topic] = true
+	go s.worker.trackTopic(s.item.Connector, topic, s.item.Task)
 	return nil
 }
 

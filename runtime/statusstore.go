@@ -38,14 +38,21 @@ type statusStore struct {
 	mu         sync.Mutex
 	connectors map[string]Status
 	tasks      map[string]map[int]Status
+	topics     map[string]map[string]bool // connector -> active topics
 }
 
 func newStatusStore() *statusStore {
-	return &statusStore{connectors: map[string]Status{}, tasks: map[string]map[int]Status{}}
+	return &statusStore{connectors: map[string]Status{}, tasks: map[string]map[int]Status{}, topics: map[string]map[string]bool{}}
 }
 
 func (s *statusStore) apply(r *kgo.Record) {
 	key := string(r.Key)
+	if strings.HasPrefix(key, topicStatusPrefix) {
+		s.mu.Lock()
+		s.applyTopic(key, r.Value)
+		s.mu.Unlock()
+		return
+	}
 	var st Status
 	if r.Value != nil && json.Unmarshal(r.Value, &st) != nil {
 		return

@@ -38,4 +38,19 @@ func TestSourceToSinkDeliversEveryRecordOnce(t *testing.T) {
 	if st.Connector.State != StateRunning || len(st.Tasks) != 2 || st.Tasks[0].State != StateRunning || st.Type != "sink" {
 		t.Fatalf("status %+v", st)
 	}
+	// Active topics: the source produced to events, the sink consumed it.
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		for _, c := range []string{"src", "snk"} {
+			if got := fmt.Sprint(w.ActiveTopics(c)); got != "[events]" {
+				return fmt.Errorf("active topics of %s: %s", c, got)
+			}
+		}
+		return nil
+	})
+	if err := w.ResetTopics(context.Background(), "snk"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.ActiveTopics("snk"); len(got) != 0 {
+		t.Fatalf("active topics after reset: %v", got)
+	}
 }
