@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -220,45 +219,19 @@ func (s *Server) setLogger(c echo.Context) error {
 	}
 	s.log.Info("logger level set", "logger", name, "level", strings.ToUpper(level), "scope", c.QueryParam("scope"))
 	if strings.EqualFold(c.QueryParam("scope"), "cluster") {
-		s.setClusterLogger(c, name, body)
+		if err := s.setClusterLogger(c, name, body); err != nil {
+			return err
+		}
 		return c.NoContent(http.StatusNoContent)
 	}
 	return c.JSON(http.StatusOK, changed)
 }
 
-// setClusterLogger applies a level on every other worker in the group now
-// (PUT ?scope=worker to each), with the client's Authorization header.
-// Unlike Kafka Connect it is not persisted: a worker that joins later
-// starts with its configured levels.
-func (s *Server) setClusterLogger(c echo.Context, name string, body []byte) {
-	ctx := c.Request().Context()
-	urls, err := s.w.WorkerURLs(ctx)
-	if err != nil {
-		s.log.Warn("cluster logger level: listing workers", "err", err)
-		return
-	}
-	self := strings.TrimRight(s.w.Config().AdvertisedURL, "/")
-	for _, u := range urls {
-		if strings.TrimRight(u, "/") == self {
-			continue
-		}
-		target := strings.TrimRight(u, "/") + "/admin/loggers/" + url.PathEscape(name) + "?scope=worker"
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, strings.NewReader(string(body)))
-		if err != nil {
-			continue
-		}
-		req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-		if a := c.Request().Header.Get(echo.HeaderAuthorization); a != "" {
-			req.Header.Set(echo.HeaderAuthorization, a)
-		}
-		resp, err := s.client.Do(req)
-		if err != nil {
-			s.log.Warn("cluster logger level: worker unreachable", "worker", u, "err", err)
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			s.log.Warn("cluster logger level: worker refused", "worker", u, "status", resp.StatusCode)
-		}
-	}
+// setClusterLogger records the level in the config topic; every running
+// worker, this one included, applies it when it reads the record.
+func (s *Server) setClusterLogger(c echo.Context, name string, body []byte) error {
+	var req map[string]any
+	_ = decodeJSON(body, &req)
+	level, _ := req["level"].(string)
+	return s.w.SetClusterLogLevel(c.Request().Context(), name, strings.ToUpper(level))
 }

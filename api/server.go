@@ -70,6 +70,11 @@ func New(opts Options) (*Server, error) {
 		levels: Levels,
 	}
 	s.levels.initRoot(opts.Worker.Config().String("log.level"))
+	opts.Worker.OnClusterLogLevel(func(ns, level string) {
+		if _, err := s.levels.Set(ns, level); err != nil {
+			s.log.Warn("cluster log level not applied", "logger", ns, "level", level, "err", err)
+		}
+	})
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.clientTLS != nil {
 		tr.TLSClientConfig = cfg.clientTLS

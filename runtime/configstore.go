@@ -68,6 +68,7 @@ type RestartRequest struct {
 //	commit-<name>         {"tasks":N}
 //	target-state-<name>   {"state":"STARTED|PAUSED","state.v2":"STARTED|PAUSED|STOPPED"}
 //	restart-connector-<name> {"include-tasks":bool,"only-failed":bool}
+//	logger-cluster-<namespace> {"level":"DEBUG"}
 type configStore struct {
 	log *topicLog
 
@@ -78,6 +79,7 @@ type configStore struct {
 	pending  map[string]map[int]map[string]string
 	changed  func(name string) // called after a record changed a connector
 	live     bool              // the initial read is done
+	loggers  func(namespace, level string)
 	restarts func(RestartRequest)
 }
 
@@ -224,6 +226,19 @@ func (s *configStore) apply(r *kgo.Record) {
 			}
 		}
 		changed = false
+	case strings.HasPrefix(key, "logger-cluster-"):
+		// Like Kafka Connect (KIP-976), only levels set while this worker
+		// runs apply; at start-up the worker's own config decides.
+		var v struct {
+			Level string `json:"level"`
+		}
+		if s.live && r.Value != nil && json.Unmarshal(r.Value, &v) == nil && v.Level != "" {
+			if hook := s.loggers; hook != nil {
+				ns := strings.TrimPrefix(key, "logger-cluster-")
+				defer hook(ns, v.Level)
+			}
+		}
+		changed = false
 	default:
 		changed = false
 	}
@@ -342,4 +357,10 @@ func sameTasks(a, b []map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// putLoggerLevel writes a cluster-wide log level (any worker may).
+func (s *configStore) putLoggerLevel(ctx context.Context, namespace, level string) error {
+	v, _ := json.Marshal(map[string]string{"level": level})
+	return s.writeAndRead(ctx, []*kgo.Record{{Key: []byte("logger-cluster-" + namespace), Value: v}})
 }
