@@ -1,10 +1,13 @@
 package connect
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // ValidJSON reports whether b is one JSON value (with optional surrounding
 // whitespace), accepting exactly what encoding/json.Valid accepts (invalid
-// UTF-8 inside strings included, nesting up to 10000) about three times
+// UTF-8 inside strings included, nesting up to 10000) five to six times
 // faster: strings are scanned 8 bytes at a time. It is on every JSON
 // record's path (the JsonConverter validates what it does not decode).
 func ValidJSON(b []byte) bool {
@@ -19,6 +22,13 @@ func ValidJSON(b []byte) bool {
 const maxJSONDepth = 10000
 
 func jsonSkipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' { // compact JSON: no whitespace at all
+		return i
+	}
+	return jsonSkipWSSlow(b, i)
+}
+
+func jsonSkipWSSlow(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -166,20 +176,27 @@ const (
 	hi  = 0x8080808080808080
 )
 
-// hasLess reports (as nonzero) bytes < n in x (n <= 128).
-func hasLess(x, n uint64) uint64 { return (x - lo7*n) & ^x & hi }
-func hasByte(x uint64, c byte) uint64 {
-	return hasLess(x^(lo7*uint64(c)), 1)
+// strSpecial flags (high bit of each byte) the bytes of x that end the fast
+// path of a JSON string: '"', '\\' and control characters (< 0x20). It is
+// the classic "has a byte less than n" test, (v - 0x01..*n) &^ v & 0x80..,
+// applied to x for n=0x20 and to x XOR '"' and x XOR '\\' for n=1. A borrow
+// can flag bytes above a true hit, never below one, so the lowest flag is
+// exact.
+func strSpecial(x uint64) uint64 {
+	q := x ^ (lo7 * '"')
+	s := x ^ (lo7 * '\\')
+	return ((x-lo7*0x20)&^x | (q-lo7)&^q | (s-lo7)&^s) & hi
 }
 
 // str scans a string body from i (after the opening quote) and returns the
 // index after the closing quote.
 func jsonStr(b []byte, i int) (int, bool) {
 	for {
-		// 8 bytes at a time while none is special.
+		// 8 bytes at a time; jump straight to the first special byte of a
+		// word instead of walking up to it.
 		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, '\\') != 0 {
+			if m := strSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8

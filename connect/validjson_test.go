@@ -30,17 +30,29 @@ func BenchmarkValidJSON(b *testing.B) {
 	ev := []byte(`{"event_id":"6f1c2a9e-1d2b-4c3d-8e9f-0a1b2c3d4e5f","event_type":"page_view","user_id":9223372036854775807,` +
 		`"url":"https://shop.example.com/products/p-123?ref=home","referrer":"https://www.google.com/","user_agent":"Mozilla/5.0 (X11; Linux x86_64)",` +
 		`"timestamp":"2025-01-01T00:00:00.000Z","properties":{"price":19.90,"currency":"EUR","product_id":"P-123"},"context":{"locale":"de-DE"}}`)
-	for _, tc := range []struct {
+	// A datagen event as the sink benchmark sends it (746 B, a long user agent).
+	datagen := []byte(`{"event_id":"ce6dc5d7-f382-484c-b06b-ef54750a95ac","event_type":"page_view","user_id":8289663276293051662,` +
+		`"anonymous_id":"8aa6c9d646c0ee9e","session_id":"a929c9f5b0873acd","url":"https://shop.example.com/p/P-000642",` +
+		`"referrer":"https://www.google.com/","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",` +
+		`"ip":"203.0.113.53","timestamp":"2025-01-01T00:00:00.091Z","received_at":"2025-01-01T00:00:02.072Z",` +
+		`"properties":{"product_id":"P-000642","name":"Pro Face Cream","category":"beauty","price":141.00,"currency":"EUR"},` +
+		`"context":{"locale":"de-DE","timezone":"Europe/Berlin","city":"München","screen":{"width":1280,"height":800},"consent":false}}`)
+	for _, in := range []struct {
 		name string
-		f    func([]byte) bool
-	}{{"encoding/json", json.Valid}, {"ValidJSON", ValidJSON}} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(ev)))
-			for b.Loop() {
-				if !tc.f(ev) {
-					b.Fatal("invalid")
+		ev   []byte
+	}{{"small", ev}, {"datagen", datagen}} {
+		for _, tc := range []struct {
+			name string
+			f    func([]byte) bool
+		}{{"encoding/json", json.Valid}, {"ValidJSON", ValidJSON}} {
+			b.Run(in.name+"/"+tc.name, func(b *testing.B) {
+				b.SetBytes(int64(len(in.ev)))
+				for b.Loop() {
+					if !tc.f(in.ev) {
+						b.Fatal("invalid")
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
