@@ -47,6 +47,7 @@ type options struct {
 	partitions int32
 	runs       int
 	tasks      int
+	shape      string
 	batch      int
 	inFlight   int
 	batchKey   string
@@ -67,7 +68,8 @@ func main() {
 	flag.IntVar(&o.records, "records", 1000000, "records in the topic (each case drains all of them)")
 	flag.IntVar(&parts, "partitions", 6, "topic partitions")
 	flag.IntVar(&o.runs, "runs", 3, "runs; every run drains once per case, in rotated order")
-	flag.IntVar(&o.tasks, "tasks", 1, "tasks.max of the sink connectors")
+	flag.IntVar(&o.tasks, "tasks", 2, "tasks.max of the sink connectors (default: one per core of the 2-core machine)")
+	flag.StringVar(&o.shape, "shape", "full", "datagen event.shape of the preloaded events: full (~700 B) or compact (~350 B)")
 	flag.IntVar(&o.batch, "batch", 500, "batch.max.size of the HTTP sink")
 	flag.IntVar(&o.inFlight, "inflight", 5, "max.in.flight.requests of the HTTP sink")
 	flag.StringVar(&o.batchKey, "batchkey", "", "batch.key.pattern of the HTTP sink (empty: the connector's default)")
@@ -81,6 +83,10 @@ func main() {
 	flag.StringVar(&o.keepLogs, "logs", "", "copy the worker logs into this directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness process (broker, receiver, bare consumer)")
 	flag.Parse()
+	if o.shape != "full" && o.shape != "compact" {
+		fmt.Fprintf(os.Stderr, "bench: unknown -shape %q (full, compact)\n", o.shape)
+		os.Exit(2)
+	}
 	o.partitions = int32(parts)
 	o.workerEnv = strings.Fields(*workerEnv)
 	for _, c := range strings.Split(cases, ",") {
@@ -152,13 +158,13 @@ func bench(o options) error {
 
 	const topic = "tracking"
 	start := time.Now()
-	size, err := fill(seeds, topic, o.partitions, o.records)
+	size, err := fill(seeds, topic, o.partitions, o.records, o.shape == "compact")
 	if err != nil {
 		return err
 	}
 	perRec := float64(size) / float64(o.records)
-	fmt.Printf("bench: %d datagen events (avg value %.0f B, %.0f MB) in %d partitions, preloaded in %v; in-process kfake (in memory: %v); %d runs; sink tasks.max=%d\n",
-		o.records, perRec, float64(size)/1e6, o.partitions, time.Since(start).Round(100*time.Millisecond), o.memory, o.runs, o.tasks)
+	fmt.Printf("bench: %d datagen events (event.shape=%s, avg value %.0f B, %.0f MB) in %d partitions, preloaded in %v; in-process kfake (in memory: %v); %d runs; sink tasks.max=%d\n",
+		o.records, o.shape, perRec, float64(size)/1e6, o.partitions, time.Since(start).Round(100*time.Millisecond), o.memory, o.runs, o.tasks)
 	fmt.Printf("http sink: request.body.format=json, batch.max.size=%d, max.in.flight.requests=%d, batch.key.pattern=%q, batch.linger.ms=%d\n",
 		o.batch, o.inFlight, o.batchKey, o.linger)
 
@@ -211,7 +217,7 @@ func drainCase(o options, cs string, seeds []string, topic, dir string, seq int,
 }
 
 // fill produces n datagen events and returns their total value size.
-func fill(seeds []string, topic string, parts int32, n int) (int, error) {
+func fill(seeds []string, topic string, parts int32, n int, compact bool) (int, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return 0, err
@@ -223,7 +229,11 @@ func fill(seeds []string, topic string, parts int32, n int) (int, error) {
 	total := 0
 	errc := make(chan error, 1)
 	for i := 0; i < n; i++ {
-		v, uid := datagen.AppendEvent(nil, 1, 0, int64(i))
+		event := datagen.AppendEvent
+		if compact {
+			event = datagen.AppendCompactEvent
+		}
+		v, uid := event(nil, 1, 0, int64(i))
 		total += len(v)
 		cl.Produce(context.Background(), &kgo.Record{Key: []byte(strconv.FormatInt(uid, 10)), Value: v}, func(_ *kgo.Record, err error) {
 			if err != nil {

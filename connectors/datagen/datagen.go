@@ -2,7 +2,8 @@
 // web-tracking events (page views, clicks, carts, purchases) as JSON, for
 // demos, tests and benchmarks. It answers to Confluent's datagen class name
 // and reads its keys (kafka.topic, iterations, max.interval), but generates
-// its own fixed event shape instead of Avro quickstart schemas.
+// its own tracking events (full, ~700 B, or compact, ~350 B: event.shape)
+// instead of Avro quickstart schemas.
 //
 // Every event is a pure function of (seed, task, sequence number), and the
 // source offset is the next sequence number, so a restarted task continues
@@ -29,6 +30,7 @@ const (
 	keySeed        = "seed"
 	keyBatchSize   = "batch.size"
 	keyEventTime   = "event.time"
+	keyEventShape  = "event.shape"
 
 	// Task-only keys written by TaskConfigs. They are not declared in the
 	// spec because users never set them: TaskConfigs overwrites them.
@@ -89,11 +91,21 @@ var spec = connect.NewSpec(
 		Validate:    connect.OneOf(eventTimeSeeded, eventTimeNow),
 		Recommended: []string{eventTimeSeeded, eventTimeNow},
 	},
+	connect.ConfigKey{
+		Name: keyEventShape, Type: connect.TypeString, Default: eventShapeFull, Importance: connect.Low, Group: group,
+		Doc: "Which fields an event carries: full (about 700 B) is a browser tracking event with its context (anonymous id, referrer, user agent, ip, received_at, timezone, city, screen, consent); " +
+			"compact (about 350 B) is the same event without that context: ids, type, url, timestamp, properties and locale.",
+		Validate:    connect.OneOf(eventShapeFull, eventShapeCompact),
+		Recommended: []string{eventShapeFull, eventShapeCompact},
+	},
 )
 
 const (
 	eventTimeSeeded = "seeded"
 	eventTimeNow    = "now"
+
+	eventShapeFull    = "full"
+	eventShapeCompact = "compact"
 )
 
 // Plugins returns the datagen source connector plugin.

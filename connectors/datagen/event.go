@@ -32,13 +32,23 @@ const (
 // It is exported so tests and benchmarks of other packages can build
 // realistic tracking payloads without running the connector.
 func AppendEvent(dst []byte, seed int64, task int, seq int64) ([]byte, int64) {
-	return appendEvent(dst, seed, task, seq, 0)
+	return appendEvent(dst, seed, task, seq, 0, false)
+}
+
+// AppendCompactEvent is AppendEvent for event.shape=compact: the same event
+// (same ids, type, url, timestamp and properties) without the browser
+// context (anonymous id, referrer, user agent, ip, received_at, timezone,
+// city, screen, consent), about 350 B instead of about 700 B.
+func AppendCompactEvent(dst []byte, seed int64, task int, seq int64) ([]byte, int64) {
+	return appendEvent(dst, seed, task, seq, 0, true)
 }
 
 // appendEvent builds one event. nowMillis 0 puts the timestamps on the
 // seeded timeline; otherwise received_at is nowMillis and timestamp a little
-// earlier, as event.time=now asks for.
-func appendEvent(dst []byte, seed int64, task int, seq int64, nowMillis int64) ([]byte, int64) {
+// earlier, as event.time=now asks for. compact leaves out the browser
+// context; every random draw is made either way, so both shapes of an event
+// agree on the fields they share.
+func appendEvent(dst []byte, seed int64, task int, seq int64, nowMillis int64, compact bool) ([]byte, int64) {
 	r := newRand(seed, task, seq)
 
 	kind := pickKind(r.intn(100))
@@ -55,26 +65,34 @@ func appendEvent(dst []byte, seed int64, task int, seq int64, nowMillis int64) (
 	dst = append(dst, kindNames[kind]...)
 	dst = append(dst, `","user_id":`...)
 	dst = strconv.AppendInt(dst, userID, 10)
-	dst = append(dst, `,"anonymous_id":"`...)
-	dst = appendHex(dst, mix(uh^0x5bd1e995), 16)
-	dst = append(dst, `","session_id":"`...)
+	if !compact {
+		dst = append(dst, `,"anonymous_id":"`...)
+		dst = appendHex(dst, mix(uh^0x5bd1e995), 16)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"session_id":"`...)
 	// A session is a user's run of events within one block of 64 sequence
 	// numbers of a task, so ids repeat the way real sessions do.
 	dst = appendHex(dst, mix(uh^uint64(task)<<40^uint64(seq>>6)), 16)
 	dst = append(dst, `","url":"`...)
 	dst = appendURL(dst, kind, p, ph, r)
-	dst = append(dst, `","referrer":`...)
-	if ref := referrers[r.intn(len(referrers))]; ref == "" {
-		dst = append(dst, "null"...) // direct traffic
-	} else {
-		dst = append(dst, '"')
-		dst = append(dst, ref...)
+	dst = append(dst, '"')
+	ref := referrers[r.intn(len(referrers))]
+	if !compact {
+		dst = append(dst, `,"referrer":`...)
+		if ref == "" {
+			dst = append(dst, "null"...) // direct traffic
+		} else {
+			dst = append(dst, '"')
+			dst = append(dst, ref...)
+			dst = append(dst, '"')
+		}
+		dst = append(dst, `,"user_agent":"`...)
+		dst = append(dst, userAgents[(uh>>8)%uint64(len(userAgents))]...)
+		dst = append(dst, `","ip":"`...)
+		dst = appendIP(dst, uh)
 		dst = append(dst, '"')
 	}
-	dst = append(dst, `,"user_agent":"`...)
-	dst = append(dst, userAgents[(uh>>8)%uint64(len(userAgents))]...)
-	dst = append(dst, `","ip":"`...)
-	dst = appendIP(dst, uh)
 
 	delay := int64(5 + r.intn(1995)) // collection delay, ms
 	var ts, received int64
@@ -85,14 +103,19 @@ func appendEvent(dst []byte, seed int64, task int, seq int64, nowMillis int64) (
 		received = nowMillis
 		ts = nowMillis - delay
 	}
-	dst = append(dst, `","timestamp":"`...)
+	dst = append(dst, `,"timestamp":"`...)
 	dst = appendRFC3339Millis(dst, ts)
-	dst = append(dst, `","received_at":"`...)
-	dst = appendRFC3339Millis(dst, received)
+	if !compact {
+		dst = append(dst, `","received_at":"`...)
+		dst = appendRFC3339Millis(dst, received)
+	}
 	dst = append(dst, `","properties":`...)
 	dst = appendProperties(dst, kind, p, ph, loc, seed, task, seq, r)
 	dst = append(dst, `,"context":{"locale":"`...)
 	dst = append(dst, loc.locale...)
+	if compact {
+		return append(dst, `"}}`...), userID
+	}
 	dst = append(dst, `","timezone":"`...)
 	dst = append(dst, loc.timezone...)
 	dst = append(dst, `","city":"`...)

@@ -192,7 +192,7 @@ func TestRFC3339MillisMatchesTheTimePackage(t *testing.T) {
 
 func TestWallClockEventsUseTheGivenTime(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC).UnixMilli()
-	b, _ := appendEvent(nil, 0, 0, 99, now)
+	b, _ := appendEvent(nil, 0, 0, 99, now, false)
 	if !bytes.Contains(b, []byte(`"received_at":"2026-11-21T10:30:00.000Z"`)) {
 		t.Fatalf("received_at is not now: %s", b)
 	}
@@ -207,7 +207,7 @@ func FuzzEventIsValidJSON(f *testing.F) {
 		if now < 0 || now > 253402300799999 {
 			now = 0
 		}
-		b, uid := appendEvent(nil, seed, task, seq, now)
+		b, uid := appendEvent(nil, seed, task, seq, now, false)
 		if !json.Valid(b) {
 			t.Fatalf("invalid JSON: %s", b)
 		}
@@ -220,7 +220,7 @@ func FuzzEventIsValidJSON(f *testing.F) {
 func TestMaxRecordSize(t *testing.T) {
 	longest := 0
 	for seq := int64(0); seq < 50000; seq++ {
-		b, uid := appendEvent(nil, seq*31, int(seq%7), seq, 253402300799999)
+		b, uid := appendEvent(nil, seq*31, int(seq%7), seq, 253402300799999, false)
 		longest = max(longest, len(strconv.AppendInt(b, uid, 10)))
 	}
 	// Leave room for rarer combinations than 50000 events produce.
@@ -228,4 +228,45 @@ func TestMaxRecordSize(t *testing.T) {
 		t.Fatalf("an event plus key took %d bytes; raise maxRecordSize (%d)", longest, maxRecordSize)
 	}
 	t.Logf("longest event plus key: %d bytes", longest)
+}
+
+func TestCompactEventIsTheFullEventWithoutBrowserContext(t *testing.T) {
+	total := 0
+	const n = 2000
+	for seq := int64(0); seq < n; seq++ {
+		fb, fuid := AppendEvent(nil, 9, 1, seq)
+		cb, cuid := AppendCompactEvent(nil, 9, 1, seq)
+		if !json.Valid(cb) {
+			t.Fatalf("seq %d: invalid JSON: %s", seq, cb)
+		}
+		if fuid != cuid {
+			t.Fatalf("seq %d: keys differ: %d vs %d", seq, fuid, cuid)
+		}
+		full, err := connect.DecodeJSON(fb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compact, err := connect.DecodeJSON(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, c := full.(map[string]any), compact.(map[string]any)
+		for _, k := range []string{"anonymous_id", "referrer", "user_agent", "ip", "received_at"} {
+			if _, ok := c[k]; ok {
+				t.Fatalf("seq %d: compact event has %q: %s", seq, k, cb)
+			}
+		}
+		for _, k := range []string{"event_id", "event_type", "user_id", "session_id", "url", "timestamp", "properties"} {
+			if fmt.Sprint(c[k]) != fmt.Sprint(f[k]) {
+				t.Fatalf("seq %d: %q is %v in the compact event, %v in the full one", seq, k, c[k], f[k])
+			}
+		}
+		if got, want := c["context"], map[string]any{"locale": f["context"].(map[string]any)["locale"]}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("seq %d: context %v, want %v", seq, got, want)
+		}
+		total += len(cb)
+	}
+	if avg := total / n; avg < 250 || avg > 400 {
+		t.Fatalf("compact events average %d B, want about 350", avg)
+	}
 }

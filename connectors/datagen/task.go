@@ -38,6 +38,7 @@ type task struct {
 	limit     int64 // this task's share of iterations; -1 is unlimited
 	seq       int64 // sequence number of the next event
 	wallClock bool
+	compact   bool // event.shape=compact
 	partition map[string]any
 
 	// Pacing: rateGap > 0 spaces events evenly; otherwise maxInterval > 0
@@ -64,6 +65,7 @@ func (t *task) Start(_ context.Context, cfg connect.Config, sc connect.SourceCon
 	t.seed = cfg.Int(keySeed)
 	t.batch = int(cfg.Int(keyBatchSize))
 	t.wallClock = strings.EqualFold(cfg.String(keyEventTime), eventTimeNow)
+	t.compact = strings.EqualFold(cfg.String(keyEventShape), eventShapeCompact)
 	t.limit = -1
 	if it := cfg.Int(keyIterations); it > 0 {
 		t.limit = share(it, index, count)
@@ -183,7 +185,7 @@ func (t *task) generate(n int, now time.Time) []*connect.Record {
 		seq := t.seq
 		start := len(buf)
 		var uid int64
-		buf, uid = appendEvent(buf, t.seed, t.index, seq, nowMillis)
+		buf, uid = appendEvent(buf, t.seed, t.index, seq, nowMillis, t.compact)
 		mid := len(buf)
 		buf = strconv.AppendInt(buf, uid, 10)
 		r := &recs[i]

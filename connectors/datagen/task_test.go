@@ -146,6 +146,16 @@ func TestRecordsCarryKeyTopicAndSourcePosition(t *testing.T) {
 	}
 }
 
+func TestCompactShapeProducesCompactEvents(t *testing.T) {
+	tasks, _ := startTasks(t, map[string]string{"kafka.topic": "events", "iterations": "50", "seed": "4", "event.shape": "compact"}, 1)
+	for i, r := range drain(t, tasks[0]) {
+		want, _ := AppendCompactEvent(nil, 4, 0, int64(i))
+		if got := r.Value.String(); got != string(want) {
+			t.Fatalf("record %d: %s, want %s", i, got, want)
+		}
+	}
+}
+
 func TestTasksWithTheSameSeedGenerateTheSameRecords(t *testing.T) {
 	cfg := map[string]string{"kafka.topic": "events", "iterations": "300", "seed": "99", "batch.size": "64"}
 	a, _ := startTasks(t, cfg, 2)
@@ -339,6 +349,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{map[string]string{"kafka.topic": "t", "seed": "1.5"}, "seed"},
 		{map[string]string{"kafka.topic": "t", "batch.size": "0"}, "batch.size"},
 		{map[string]string{"kafka.topic": "t", "event.time": "yesterday"}, "event.time"},
+		{map[string]string{"kafka.topic": "t", "event.shape": "tiny"}, "event.shape"},
 	} {
 		cfg, errs := spec.Parse(tc.raw)
 		errs = append(errs, connector{}.Validate(cfg)...)
