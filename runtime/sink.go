@@ -102,6 +102,7 @@ func (s *sinkRunner) consumerOpts() ([]kgo.Opt, error) {
 		kgo.FetchMaxBytes(4<<20),
 		kgo.FetchMaxPartitionBytes(256<<10),
 		kgo.SessionTimeout(s.worker.cfg.SessionTimeout),
+		kgo.RebalanceTimeout(s.worker.cfg.RebalanceTimeout),
 		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),

@@ -49,7 +49,7 @@ var WorkerSpec = connect.NewSpec(
 	connect.ConfigKey{Name: "heartbeat.interval.ms", Type: connect.TypeInt, Default: "3000", Group: "Cluster", Validate: connect.AtLeast(100),
 		Doc: "Interval between group heartbeats."},
 	connect.ConfigKey{Name: "rebalance.timeout.ms", Type: connect.TypeInt, Default: "60000", Group: "Cluster", Validate: connect.AtLeast(1000),
-		Doc: "How long the group waits for members to rejoin during a rebalance."},
+		Doc: "How long the group waits for members to rejoin during a rebalance. Sink tasks' consumers use it too: a sink task that holds a poll (a Put) longer than this during a rebalance loses its partitions, and a consumer that died mid-rebalance holds its group's rebalance at most this long."},
 	connect.ConfigKey{Name: "scheduled.rebalance.max.delay.ms", Type: connect.TypeInt, Default: "5000", Group: "Cluster", Validate: connect.AtLeast(0),
 		Doc: "How long the work of a worker that vanished stays unassigned, waiting for it to come back, before it moves. " +
 			"Kafka Connect's default is 300000; Spur's is short. Work of a worker that stopped cleanly moves at once."},

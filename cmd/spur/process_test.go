@@ -135,6 +135,12 @@ func startWorker(t *testing.T, name, bootstrap string, extra ...string) *worker 
 		"--set", "listeners=http://127.0.0.1:" + strconv.Itoa(port),
 		"--set", "session.timeout.ms=6000",
 		"--set", "heartbeat.interval.ms=500",
+		// A sink consumer SIGKILLed during the second round of a cooperative
+		// rebalance held its group's rebalance in kfake for the whole
+		// rebalance timeout (franz-go's 60 s default before sink consumers
+		// took the worker's), so the SIGKILL test ran out of time; 15 s
+		// bounds that stall.
+		"--set", "rebalance.timeout.ms=15000",
 		"--set", "scheduled.rebalance.max.delay.ms=2000",
 		"--set", "offset.flush.interval.ms=1000",
 		"--set", "status.storage.partitions=2",
