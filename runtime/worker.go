@@ -377,6 +377,15 @@ func (w *Worker) apply(ctx context.Context, a *Assignment) bool {
 	w.assignment = a
 	w.leading = a.Leader == w.memberID && w.memberID != ""
 	w.lastItems = itemsKey(configuredItems(snap))
+	if snap.Offset > a.ConfigOffset {
+		// The config topic moved on after the leader computed this
+		// assignment, so work configured since (a new connector's tasks)
+		// may be missing from it, and the signal of that write may already
+		// be spent. Compare the next config check against nothing: it
+		// rejoins, and the next assignment is made from the newer configs.
+		w.lastItems = ""
+		signal(w.configCh)
+	}
 	var stop []*instance
 	for it, inst := range w.running {
 		if !want[it] {
