@@ -228,11 +228,11 @@ func fill(seeds []string, topic string, parts int32, n int, compact bool) (int, 
 	}
 	total := 0
 	errc := make(chan error, 1)
+	event := datagen.AppendEvent
+	if compact {
+		event = datagen.AppendCompactEvent
+	}
 	for i := 0; i < n; i++ {
-		event := datagen.AppendEvent
-		if compact {
-			event = datagen.AppendCompactEvent
-		}
 		v, uid := event(nil, 1, 0, int64(i))
 		total += len(v)
 		cl.Produce(context.Background(), &kgo.Record{Key: []byte(strconv.FormatInt(uid, 10)), Value: v}, func(_ *kgo.Record, err error) {
