@@ -838,7 +838,7 @@ func (t *task) record(p *paho.Publish, at time.Time, dup bool, seq int64) *conne
 		r.Value = connect.RawData(connect.FormatString, payload)
 	case formatJSON:
 		switch {
-		case json.Valid(payload):
+		case connect.ValidJSON(payload):
 			r.Value = connect.RawData(connect.FormatJSON, payload)
 		case utf8.Valid(payload):
 			r.Value = connect.RawData(connect.FormatString, payload)
