@@ -566,10 +566,14 @@ type ActiveTopics struct {
 
 // topics lists the topics the connector's tasks have used (Kafka Connect's
 // topic tracking, kept in the status topic). An unknown connector gives []
-// as in Kafka Connect.
+// as in Kafka Connect; 403 when topic.tracking.enable=false.
 func (s *Server) topics(c echo.Context) error {
 	name := nameParam(c)
-	return c.JSON(http.StatusOK, map[string]ActiveTopics{name: {Topics: s.w.ActiveTopics(name)}})
+	topics, err := s.w.ActiveTopics(name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]ActiveTopics{name: {Topics: topics}})
 }
 
 // resetTopics forgets the connector's active topics; tasks that keep using

@@ -435,10 +435,11 @@ func TestErrorMapping(t *testing.T) {
 		{fmt.Errorf("Connector a already exists: %w", runtime.ErrExists), 409, "Connector a already exists"},
 		{fmt.Errorf("must be STOPPED: %w", runtime.ErrBadRequest), 400, "must be STOPPED"},
 		{runtime.ErrNotOwner, 409, msgConflict},
+		{fmt.Errorf("Topic tracking is disabled.: %w", runtime.ErrForbidden), 403, "Topic tracking is disabled."},
 		{fmt.Errorf("boom"), 500, "boom"},
 	} {
 		code, msg := httpError(tc.err)
-		if code != tc.code || !strings.Contains(msg, tc.msg) || strings.HasSuffix(msg, ": not found") {
+		if code != tc.code || !strings.Contains(msg, tc.msg) || strings.HasSuffix(msg, ": not found") || strings.HasSuffix(msg, ": forbidden") {
 			t.Errorf("%v: %d %q, want %d %q", tc.err, code, msg, tc.code, tc.msg)
 		}
 	}

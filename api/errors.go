@@ -66,6 +66,8 @@ func httpError(err error) (int, string) {
 		return http.StatusConflict, trim(err, runtime.ErrExists)
 	case errors.Is(err, runtime.ErrBadRequest):
 		return http.StatusBadRequest, trim(err, runtime.ErrBadRequest)
+	case errors.Is(err, runtime.ErrForbidden):
+		return http.StatusForbidden, trim(err, runtime.ErrForbidden)
 	case errors.Is(err, runtime.ErrNotOwner):
 		return http.StatusConflict, msgConflict
 	case errors.Is(err, context.DeadlineExceeded):

@@ -18,6 +18,7 @@ var (
 	ErrNotOwner   = errors.New("not running on this worker")
 	ErrNotReady   = errors.New("worker is still starting")
 	ErrBadRequest = errors.New("bad request")
+	ErrForbidden  = errors.New("forbidden") // disabled by the worker config
 )
 
 // NotLeaderError says a write must go to the leader.
@@ -138,7 +139,7 @@ func (w *Worker) DeleteConnector(ctx context.Context, name string) error {
 		if err := w.statuses.deleteConnector(dctx, name, 0); err != nil {
 			w.log.Warn("deleting statuses", "connector", name, "err", err)
 		}
-		if err := w.ResetTopics(dctx, name); err != nil {
+		if err := w.resetTopics(dctx, name); err != nil {
 			w.log.Warn("resetting active topics", "connector", name, "err", err)
 		}
 	}()

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func (s *statusStore) activeTopics(conn string) []string {
 // trackTopic records that a task used a topic, unless it is known already.
 // It is called on the first record of a topic per task, off the hot path.
 func (w *Worker) trackTopic(conn, topic string, task int) {
-	if w.statuses.hasTopic(conn, topic) {
+	if !w.cfg.Bool("topic.tracking.enable") || w.statuses.hasTopic(conn, topic) {
 		return
 	}
 	v, _ := json.Marshal(map[string]any{"topic": map[string]any{
@@ -81,12 +82,38 @@ func (w *Worker) trackTopic(conn, topic string, task int) {
 	}
 }
 
-// ActiveTopics lists the topics a connector's tasks have used since the
-// connector was created or its topics were last reset.
-func (w *Worker) ActiveTopics(name string) []string { return w.statuses.activeTopics(name) }
+// Kafka Connect's messages when topic.tracking.* switch the endpoints off.
+var (
+	errTrackingDisabled = fmt.Errorf("Topic tracking is disabled.: %w", ErrForbidden)       //nolint:staticcheck // Connect's message
+	errResetDisabled    = fmt.Errorf("Topic tracking reset is disabled.: %w", ErrForbidden) //nolint:staticcheck // Connect's message
+)
 
-// ResetTopics forgets a connector's active topics.
+// ActiveTopics lists the topics a connector's tasks have used since the
+// connector was created or its topics were last reset. With
+// topic.tracking.enable=false it fails with ErrForbidden.
+func (w *Worker) ActiveTopics(name string) ([]string, error) {
+	if !w.cfg.Bool("topic.tracking.enable") {
+		return nil, errTrackingDisabled
+	}
+	return w.statuses.activeTopics(name), nil
+}
+
+// ResetTopics forgets a connector's active topics. It fails with
+// ErrForbidden when topic tracking or its reset is switched off.
 func (w *Worker) ResetTopics(ctx context.Context, name string) error {
+	switch {
+	case !w.cfg.Bool("topic.tracking.enable"):
+		return errTrackingDisabled
+	case !w.cfg.Bool("topic.tracking.allow.reset"):
+		return errResetDisabled
+	}
+	return w.resetTopics(ctx, name)
+}
+
+// resetTopics writes tombstones for a connector's active topics (the REST
+// reset, and the cleanup after a delete, which the reset switch does not
+// govern).
+func (w *Worker) resetTopics(ctx context.Context, name string) error {
 	var rs []*kgo.Record
 	for _, t := range w.statuses.activeTopics(name) {
 		rs = append(rs, &kgo.Record{Key: []byte(topicStatusKey(t, name))})
