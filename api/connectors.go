@@ -74,6 +74,10 @@ func (s *Server) health(c echo.Context) error {
 		st.Status, st.Message = "starting", "Worker is still starting up. It is reading the internal topics and joining the worker group."
 		return c.JSON(http.StatusServiceUnavailable, st)
 	}
+	if err := s.w.Health(); err != nil {
+		st.Status, st.Message = "unhealthy", "Worker was unable to handle this request and may be unable to handle other requests. "+err.Error()
+		return c.JSON(http.StatusInternalServerError, st)
+	}
 	st.Status, st.Message = "healthy", "Worker has completed startup and is ready to handle requests."
 	return c.JSON(http.StatusOK, st)
 }

@@ -450,3 +450,43 @@ func TestErrorMapping(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// A worker that loses its Kafka cluster reports itself unhealthy (500) once
+// it has not heard from the group coordinator for a session timeout, as a
+// Kafka Connect worker does when its herder cannot take requests.
+func TestHealthTurnsUnhealthyWhenKafkaIsGone(t *testing.T) {
+	c, err := startCluster(1, nil) // session.timeout.ms=6000
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.nodes[0]
+	if r := call(t, "GET", n.url+"/health", ""); r.code != 200 {
+		t.Fatalf("health with Kafka up: %s", r)
+	}
+	c.kafka.Close()
+	defer func() {
+		n.cancel()
+		select {
+		case <-n.done:
+		case <-time.After(30 * time.Second):
+		}
+	}()
+	killed := time.Now()
+	var st WorkerStatus
+	eventually(t, 30*time.Second, func() error {
+		r := call(t, "GET", n.url+"/health", "")
+		if r.code != 500 {
+			return fmt.Errorf("health %s", r)
+		}
+		r.json(t, &st)
+		return nil
+	})
+	// The last response came up to one heartbeat (300 ms) before Kafka closed.
+	if waited := time.Since(killed); waited < 6*time.Second-300*time.Millisecond {
+		t.Fatalf("unhealthy after %v, before the 6 s session timeout", waited)
+	}
+	if st.Status != "unhealthy" || !strings.HasPrefix(st.Message, "Worker was unable to handle this request and may be unable to handle other requests. No response from the group coordinator") || !strings.Contains(st.Message, "session.timeout.ms=6000") {
+		t.Fatalf("unhealthy status: %+v", st)
+	}
+	t.Logf("unhealthy %v after Kafka went away: %s", time.Since(killed).Round(100*time.Millisecond), st.Message)
+}

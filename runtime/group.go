@@ -39,7 +39,9 @@ func (w *Worker) joinAndSync(ctx context.Context) (*Assignment, error) {
 		join.Protocols = append(join.Protocols, p)
 
 		jctx, cancel := context.WithTimeout(ctx, w.cfg.RebalanceTimeout+5*time.Second)
+		done := w.contact.request()
 		resp, err := join.RequestWith(jctx, w.cl)
+		done(err == nil)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("join group %s: %w", w.groupID, err)
@@ -78,7 +80,9 @@ func (w *Worker) joinAndSync(ctx context.Context) (*Assignment, error) {
 			}
 		}
 		sctx, cancel := context.WithTimeout(ctx, w.cfg.RebalanceTimeout+5*time.Second)
+		done = w.contact.request()
 		sresp, err := sync.RequestWith(sctx, w.cl)
+		done(err == nil)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("sync group %s: %w", w.groupID, err)
@@ -172,6 +176,7 @@ func (w *Worker) heartbeat(ctx context.Context, gen int32) error {
 	if err != nil {
 		return err
 	}
+	w.contact.responded()
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
 		if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration) {
 			w.memberID = ""

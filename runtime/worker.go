@@ -49,6 +49,8 @@ type Worker struct {
 	adm  *kadm.Client
 	prod *kgo.Client // internal topics and dead letter queues
 
+	contact contact // round trips to the group coordinator, for Health
+
 	configs  *configStore
 	statuses *statusStore
 	offsets  *offsetStore
@@ -170,6 +172,7 @@ func (w *Worker) ClusterID() string {
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.cl.Close()
 	defer w.prod.Close()
+	w.contact.responded() // the clock of Health starts now
 	if err := w.startStores(ctx); err != nil {
 		return err
 	}
