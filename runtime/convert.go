@@ -173,6 +173,9 @@ func (c *jsonConverter) schema(raw []byte) (*connect.Schema, error) {
 	if err := dec.Decode(s); err != nil {
 		return nil, err
 	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	if len(c.cache) >= max(c.cacheSize, 1) {
 		clear(c.cache)
 	}
