@@ -153,7 +153,7 @@ func (s *Server) routes() *echo.Echo {
 		}))
 	}
 	e.Pre(s.authenticate, headAsGet)
-	e.Use(s.logRequests, s.negotiate)
+	e.Use(restoreHead, s.logRequests, s.negotiate)
 
 	e.GET("/", s.serverInfo)
 	e.GET("/health", s.health)
@@ -217,11 +217,28 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// headAsGet serves HEAD like GET (as JAX-RS does); net/http drops the body.
+// headAsGet routes HEAD like GET (as JAX-RS does). The method changes only
+// for routing: restoreHead puts HEAD back before the handler runs, because
+// net/http reads the method of this same *Request to drop the body. Left at
+// GET, the body went out to a client that reads none, and the next response
+// on that keep-alive connection was garbage.
 func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if r := c.Request(); r.Method == http.MethodHead {
+			c.Set(ctxHead, true)
 			r.Method = http.MethodGet
+		}
+		return next(c)
+	}
+}
+
+const ctxHead = "spur.head"
+
+// restoreHead runs after routing; see headAsGet.
+func restoreHead(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Get(ctxHead) == true {
+			c.Request().Method = http.MethodHead
 		}
 		return next(c)
 	}
