@@ -112,9 +112,10 @@ func (p *spurProc) tail() string {
 	return string(b)
 }
 
-// create creates a connector through the REST API.
-func (p *spurProc) create(name string, config map[string]string) error {
-	body, _ := json.Marshal(map[string]any{"name": name, "config": config})
+// create creates a connector through the REST API, in initial_state
+// state (RUNNING, PAUSED).
+func (p *spurProc) create(name string, config map[string]string, state string) error {
+	body, _ := json.Marshal(map[string]any{"name": name, "config": config, "initial_state": state})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Post(p.url+"/connectors", "application/json", bytes.NewReader(body))
@@ -134,6 +135,20 @@ func (p *spurProc) create(name string, config map[string]string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// resume resumes a paused connector.
+func (p *spurProc) resume(name string) error {
+	req, _ := http.NewRequest(http.MethodPut, p.url+"/connectors/"+name+"/resume", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("resume %s: %s", name, resp.Status)
+	}
+	return nil
 }
 
 // taskState returns the state and trace of task 0 of a connector.

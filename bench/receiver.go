@@ -13,9 +13,17 @@ import (
 )
 
 // receiver is the HTTP endpoint the sink delivers to: it reads every body,
-// gunzips it when it is gzipped, and counts the elements of the JSON array
-// (the records: ground truth at the sink). It also counts the bytes on the
-// wire (request bodies as sent) and after decompression.
+// gunzips it when it is gzipped, and counts the events in it (ground truth at
+// the sink). It also counts the bytes on the wire (request bodies as sent)
+// and after decompression.
+//
+// It counts the datagen events of a body by their first key, `{"event_id":`,
+// which every event has exactly once and which cannot occur inside a JSON
+// string (the quote would be escaped). bytes.Count finds it at several GB/s;
+// the depth-tracking scan it replaced cost ~0.3 µs of the two shared cores per
+// 354 B event, about a seventh of all the CPU a drain used, and so measured
+// the receiver as much as the sink. -verify adds json.Valid and the scan, and
+// counts a body whose two counts differ as bad.
 type receiver struct {
 	srv *http.Server
 	url string
@@ -84,8 +92,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		body = plain.Bytes()
 	}
 	r.bodyBytes.Add(int64(len(body)))
-	n, ok := countArray(body)
-	if !ok || (r.verify && !json.Valid(body)) {
+	n, ok := countEvents(body)
+	if r.verify {
+		m, arr := countArray(body)
+		ok = ok && arr && m == n && json.Valid(body)
+	}
+	if !ok {
 		r.bad.Add(1)
 		w.WriteHeader(400)
 		return
@@ -98,6 +110,17 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		})
 	}
 	w.WriteHeader(200)
+}
+
+var eventStart = []byte(`{"event_id":`)
+
+// countEvents counts the datagen events in b, a JSON array of them.
+func countEvents(b []byte) (int, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return 0, false
+	}
+	return bytes.Count(b, eventStart), true
 }
 
 // countArray counts the elements of a JSON array of values by scanning

@@ -3,11 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // lineCounter counts the lines of a growing file, reading only what is new.
@@ -80,4 +85,39 @@ func (p *perfRecorder) finish() error {
 		}
 	}
 	return nil
+}
+
+// waitGroupStable waits until a consumer group is Stable with members
+// members, each of them assigned partitions.
+func waitGroupStable(seeds []string, group string, members int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	last := "not described"
+	for {
+		gs, err := adm.DescribeGroups(ctx, group)
+		if err == nil {
+			g := gs[group]
+			assigned := 0
+			for _, m := range g.Members {
+				if ca, ok := m.Assigned.AsConsumer(); ok && len(ca.Topics) > 0 {
+					assigned++
+				}
+			}
+			if g.Err == nil && g.State == "Stable" && len(g.Members) == members && assigned == members {
+				return nil
+			}
+			last = fmt.Sprintf("state %s, %d members, %d assigned, err %v", g.State, len(g.Members), assigned, g.Err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("consumer group %s not stable with %d members after a minute: %s", group, members, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
