@@ -1,0 +1,102 @@
+package httpsink
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// writeLog is a net.Conn that records the size of every Write.
+type writeLog struct {
+	net.Conn
+	buf    bytes.Buffer
+	writes []int
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, len(p))
+	return w.buf.Write(p)
+}
+
+func TestBodyConnWritesTheRestOfABodyInOneCall(t *testing.T) {
+	body := getBuffer()
+	for i := range 300_000 {
+		body.b = append(body.b, byte('a'+i%26))
+	}
+	defer body.release()
+	for _, tc := range []struct {
+		name       string
+		read, size int64 // bytes read before, limit of the transport
+	}{
+		{"whole body", 0, 300_000},
+		{"after the transport's buffer took a piece", 4000, 296_000},
+		{"limit shorter than the body", 10, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := body.reader().(*bodyReader)
+			defer r.Close()
+			if _, err := io.CopyN(io.Discard, r, tc.read); err != nil {
+				t.Fatal(err)
+			}
+			c := &writeLog{}
+			lr := &io.LimitedReader{R: r, N: tc.size}
+			n, err := bodyConn{c}.ReadFrom(lr)
+			if err != nil || n != tc.size {
+				t.Fatalf("ReadFrom = %d, %v; want %d", n, err, tc.size)
+			}
+			if len(c.writes) != 1 {
+				t.Fatalf("%d writes (%v), want 1", len(c.writes), c.writes)
+			}
+			if !bytes.Equal(c.buf.Bytes(), body.b[tc.read:tc.read+tc.size]) {
+				t.Fatal("written bytes differ from the body")
+			}
+			if lr.N != 0 || int64(r.Len()) != int64(len(body.b))-tc.read-tc.size {
+				t.Fatalf("limit left %d, reader left %d", lr.N, r.Len())
+			}
+		})
+	}
+	t.Run("other readers are copied", func(t *testing.T) {
+		c := &writeLog{}
+		n, err := bodyConn{c}.ReadFrom(io.LimitReader(bytes.NewReader(body.b), 70_000))
+		if err != nil || n != 70_000 || !bytes.Equal(c.buf.Bytes(), body.b[:70_000]) {
+			t.Fatalf("ReadFrom = %d, %v", n, err)
+		}
+	})
+}
+
+// TestBodiesThroughTheTransport sends pooled bodies of several sizes over
+// one keep-alive connection of the sink's client and checks every byte.
+func TestBodiesThroughTheTransport(t *testing.T) {
+	var got [][]byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
+		got = append(got, b)
+	}))
+	defer srv.Close()
+	hc := newHTTPClient(&settings{connTimeout: time.Second, reqTimeout: 10 * time.Second, inFlight: 1})
+	sizes := []int{0, 1, 4000, 4096, 100_000, 1 << 20}
+	for _, size := range sizes {
+		body := getBuffer()
+		for i := range size {
+			body.b = append(body.b, byte(i*7))
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, body.reader())
+		req.ContentLength = int64(size)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		resp.Body.Close()
+		if !bytes.Equal(got[len(got)-1], body.b) {
+			t.Fatalf("%d bytes: the server got %d bytes that differ", size, len(got[len(got)-1]))
+		}
+		body.release()
+	}
+}
