@@ -56,6 +56,7 @@ type options struct {
 	memory     bool
 	verify     bool
 	spurBin    string
+	spurB      string // -b: the binary of the "@b" cases (A/B against -spur)
 	profileDir string
 	workerEnv  []string
 	keepLogs   string
@@ -78,6 +79,7 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "keep the broker in memory instead of on disk")
 	flag.BoolVar(&o.verify, "verify", false, "receiver: also json.Valid every body (costs CPU on the shared cores)")
 	flag.StringVar(&o.spurBin, "spur", "", "spur binary to run (default: go build ./cmd/spur, without -race)")
+	flag.StringVar(&o.spurB, "b", "", "a second spur binary: cases with the suffix @b (http@b, file@b) run it, alternating with the others (A/B of two builds)")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for perf profiles of one extra, unmeasured drain per worker case")
 	workerEnv := flag.String("workerenv", "", "extra environment of the worker processes, space-separated (e.g. GODEBUG=gctrace=1 GOMEMLIMIT=80MiB)")
 	flag.StringVar(&o.keepLogs, "logs", "", "copy the worker logs into this directory")
@@ -91,7 +93,12 @@ func main() {
 	o.workerEnv = strings.Fields(*workerEnv)
 	for _, c := range strings.Split(cases, ",") {
 		if c = strings.TrimSpace(c); c != "" {
-			switch c {
+			base, isB := strings.CutSuffix(c, "@b")
+			if isB && (o.spurB == "" || base == "bare") {
+				fmt.Fprintf(os.Stderr, "bench: case %q needs -b and a worker case\n", c)
+				os.Exit(2)
+			}
+			switch base {
 			case "bare", "http", "http-gzip", "file":
 			default:
 				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, file)\n", c)
@@ -289,7 +296,11 @@ func bareDrain(seeds []string, topic string, n, seq int) (result, error) {
 // sink holds every record.
 func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int, profileDir string) (result, error) {
 	id := strconv.Itoa(seq)
-	p, err := startSpur(o.spurBin, strings.Join(seeds, ","), dir, id, o.workerEnv)
+	bin := o.spurBin
+	if base, isB := strings.CutSuffix(cs, "@b"); isB {
+		cs, bin = base, o.spurB
+	}
+	p, err := startSpur(bin, strings.Join(seeds, ","), dir, id, o.workerEnv)
 	if err != nil {
 		return result{}, err
 	}
@@ -461,7 +472,7 @@ func printTable(o options, results map[string][]result, perRec float64) {
 		for _, t := range []struct {
 			cs  string
 			min float64
-		}{{"http", 0.60}, {"http-gzip", 0.40}} {
+		}{{"http", 0.60}, {"http-gzip", 0.40}, {"http@b", 0.60}, {"http-gzip@b", 0.40}} {
 			rs := results[t.cs]
 			if len(rs) == 0 {
 				continue
@@ -474,7 +485,7 @@ func printTable(o options, results map[string][]result, perRec float64) {
 				}
 				return "MISSED"
 			}
-			fmt.Printf("target %-9s >= %.0f%% of bare: %.0f%% %s; RSS < 100 MB while draining: max %.0f MB %s\n",
+			fmt.Printf("target %-11s >= %.0f%% of bare: %.0f%% %s; RSS < 100 MB while draining: max %.0f MB %s\n",
 				t.cs, 100*t.min, 100*rate/bare, verdict(rate >= t.min*bare), rss/1e6, verdict(rss < 100e6))
 		}
 	}
