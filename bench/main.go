@@ -367,7 +367,11 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 	if err := p.create(name, cfg, "PAUSED"); err != nil {
 		return result{}, err
 	}
-	if err := waitGroupStable(seeds, "connect-"+name, min(o.tasks, int(o.partitions))); err != nil {
+	tasks, err := p.taskCount(name) // the file sink runs one task whatever tasks.max says
+	if err != nil {
+		return result{}, err
+	}
+	if err := waitGroupStable(seeds, "connect-"+name, min(tasks, int(o.partitions))); err != nil {
 		return result{}, fmt.Errorf("%w; status: %s", err, p.taskState(name))
 	}
 	var perf *perfRecorder

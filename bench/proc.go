@@ -137,6 +137,28 @@ func (p *spurProc) create(name string, config map[string]string, state string) e
 	}
 }
 
+// taskCount waits until a connector has tasks and returns how many.
+func (p *spurProc) taskCount(name string) (int, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st struct {
+			Tasks []json.RawMessage `json:"tasks"`
+		}
+		resp, err := http.Get(p.url + "/connectors/" + name + "/status")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err == nil && len(st.Tasks) > 0 {
+				return len(st.Tasks), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("connector %s has no tasks after 30s: %s", name, p.taskState(name))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // resume resumes a paused connector.
 func (p *spurProc) resume(name string) error {
 	req, _ := http.NewRequest(http.MethodPut, p.url+"/connectors/"+name+"/resume", nil)
