@@ -1,22 +1,41 @@
 package connect
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "math/bits"
 
 // ValidJSON reports whether b is one JSON value (with optional surrounding
 // whitespace), accepting exactly what encoding/json.Valid accepts (invalid
-// UTF-8 inside strings included, nesting up to 10000) five to six times
-// faster: strings are scanned 8 bytes at a time. It is on every JSON
-// record's path (the JsonConverter validates what it does not decode).
+// UTF-8 inside strings included, nesting up to 10000) seven to eight
+// times faster. It is on every JSON record's path (the JsonConverter validates
+// what it does not decode).
+//
+// It works in two passes, after simdjson: first one bit per input byte
+// saying whether the byte can end the plain run of a string ('"', '\\' or a
+// control character), computed 16 bytes per step without branches (SSE2 on
+// amd64); then a recursive descent that skips each string with a shift and
+// a count of trailing zeros. Scanning each string on its own, 8 bytes per
+// step, cost about 40% more on tracking events, whose strings are short.
 func ValidJSON(b []byte) bool {
+	var local [32]uint64 // inputs up to 2 KiB need no allocation
+	stops := local[:]
+	if n := (len(b) + 63) / 64; n <= len(local) {
+		stops = local[:n]
+	} else {
+		stops = make([]uint64, n)
+	}
+	strStops(b, stops)
+	v := jsonValidator{b: b, stops: stops}
 	i := jsonSkipWS(b, 0)
-	i, ok := jsonValue(b, i, 0)
+	i, ok := v.value(i, 0)
 	if !ok {
 		return false
 	}
 	return jsonSkipWS(b, i) == len(b)
+}
+
+// jsonValidator is a recursive descent over b that only checks syntax.
+type jsonValidator struct {
+	b     []byte
+	stops []uint64 // bit i%64 of stops[i/64]: b[i] is '"', '\\' or < 0x20
 }
 
 const maxJSONDepth = 10000
@@ -40,13 +59,14 @@ func jsonSkipWSSlow(b []byte, i int) int {
 	return i
 }
 
-func jsonValue(b []byte, i, depth int) (int, bool) {
+func (v *jsonValidator) value(i, depth int) (int, bool) {
+	b := v.b
 	if i >= len(b) {
 		return i, false
 	}
 	switch c := b[i]; c {
 	case '"':
-		return jsonStr(b, i+1)
+		return v.str(i + 1)
 	case '{':
 		if depth >= maxJSONDepth {
 			return i, false
@@ -60,7 +80,7 @@ func jsonValue(b []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			var ok bool
-			if i, ok = jsonStr(b, i+1); !ok {
+			if i, ok = v.str(i + 1); !ok {
 				return i, false
 			}
 			i = jsonSkipWS(b, i)
@@ -68,7 +88,7 @@ func jsonValue(b []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			i = jsonSkipWS(b, i+1)
-			if i, ok = jsonValue(b, i, depth+1); !ok {
+			if i, ok = v.value(i, depth+1); !ok {
 				return i, false
 			}
 			i = jsonSkipWS(b, i)
@@ -93,7 +113,7 @@ func jsonValue(b []byte, i, depth int) (int, bool) {
 		}
 		for {
 			var ok bool
-			if i, ok = jsonValue(b, i, depth+1); !ok {
+			if i, ok = v.value(i, depth+1); !ok {
 				return i, false
 			}
 			i = jsonSkipWS(b, i)
@@ -171,36 +191,38 @@ func jsonNum(b []byte, i int) (int, bool) {
 	return i, true
 }
 
-const (
-	lo7 = 0x0101010101010101
-	hi  = 0x8080808080808080
-)
-
-// strSpecial flags (high bit of each byte) the bytes of x that end the fast
-// path of a JSON string: '"', '\\' and control characters (< 0x20). It is
-// the classic "has a byte less than n" test, (v - 0x01..*n) &^ v & 0x80..,
-// applied to x for n=0x20 and to x XOR '"' and x XOR '\\' for n=1. A borrow
-// can flag bytes above a true hit, never below one, so the lowest flag is
-// exact.
-func strSpecial(x uint64) uint64 {
-	q := x ^ (lo7 * '"')
-	s := x ^ (lo7 * '\\')
-	return ((x-lo7*0x20)&^x | (q-lo7)&^q | (s-lo7)&^s) & hi
+// strStops sets bit i%64 of stops[i/64] for every stop byte b[i]: '"',
+// '\\' or a control character (< 0x20), the bytes that end the plain run
+// of a string. stops has (len(b)+63)/64 words. Bits past the end of b are
+// set, which ends a scan there.
+func strStops(b []byte, stops []uint64) {
+	n := len(b) &^ 63
+	stopBlocks(b[:n], stops[:n>>6])
+	if n < len(b) {
+		var tail [64]byte // zeros: control characters, so stops
+		copy(tail[:], b[n:])
+		stopBlocks(tail[:], stops[n>>6:n>>6+1])
+	}
 }
 
 // str scans a string body from i (after the opening quote) and returns the
 // index after the closing quote.
-func jsonStr(b []byte, i int) (int, bool) {
+func (v *jsonValidator) str(i int) (int, bool) {
+	b, stops := v.b, v.stops
 	for {
-		// 8 bytes at a time; jump straight to the first special byte of a
-		// word instead of walking up to it.
-		for i+8 <= len(b) {
-			if m := strSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
+		// Jump to the next stop byte at or after i.
+		if i >= len(b) {
+			return i, false
 		}
+		w := i >> 6
+		m := stops[w] >> (i & 63)
+		for m == 0 {
+			if w++; w >= len(stops) {
+				return len(b), false
+			}
+			m, i = stops[w], w<<6
+		}
+		i += bits.TrailingZeros64(m)
 		if i >= len(b) {
 			return i, false
 		}
