@@ -125,7 +125,10 @@ func (t *Task) Start(_ context.Context, cfg connect.Config, sc connect.SinkConte
 	t.hc = newHTTPClient(s)
 	t.cond = sync.NewCond(&t.mu)
 	t.groups = map[string]*group{}
-	t.maxQueued = max(2*s.inFlight, 2)
+	// The requests in flight and one sealed, ready to go when one of them
+	// finishes. More queued bought 1-2% throughput (bench) for 15-25 MB of
+	// RSS: records and bodies waiting, not moving.
+	t.maxQueued = s.inFlight + 1
 	t.openLimit = 2 * s.maxBytes
 	t.sendCtx, t.cancel = context.WithCancel(context.Background())
 
