@@ -204,6 +204,11 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 	batch := make([]*connect.Record, 0, n)
 	i := 0
 	var failure error
+	// The records of a poll come partition by partition: remember the last
+	// tracker rather than hash the topic name for every record.
+	var lastTP connect.TopicPartition
+	var lastTr *partTracker
+	var bytesIn int64
 	fs.EachRecord(func(kr *kgo.Record) {
 		if failure != nil {
 			return
@@ -218,14 +223,16 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 		r := &recs[i]
 		i++
 		tp := connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}
-		tr := s.parts[tp]
-		if tr == nil { // assigned without the callback having run yet
-			tr = newPartTracker(&s.outstanding)
-			s.parts[tp] = tr
+		tr := lastTr
+		if tr == nil || tp != lastTP {
+			if tr = s.parts[tp]; tr == nil { // assigned without the callback having run yet
+				tr = newPartTracker(&s.outstanding)
+				s.parts[tp] = tr
+			}
+			lastTP, lastTr = tp, tr
 		}
 		r.SetAcker(tr, tr.add(kr))
-		s.metrics.recordsIn.Add(1)
-		s.metrics.bytesIn.Add(int64(len(kr.Value) + len(kr.Key)))
+		bytesIn += int64(len(kr.Value) + len(kr.Key))
 		var out *connect.Record
 		var stage Stage
 		err := s.errs.retry(ctx, func() (err error) {
@@ -246,6 +253,8 @@ func (s *sinkRunner) process(ctx context.Context, fs kgo.Fetches) error {
 		}
 		batch = append(batch, out)
 	})
+	s.metrics.recordsIn.Add(int64(i))
+	s.metrics.bytesIn.Add(bytesIn)
 	if failure != nil || len(batch) == 0 {
 		return failure
 	}
