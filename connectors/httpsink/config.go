@@ -79,6 +79,7 @@ const (
 	keySuccessOn       = "success.on.status.codes"
 	keyOnNull          = "behavior.on.null.values"
 	keyOnError         = "behavior.on.error"
+	keyPartial         = "partial.failure.format"
 	defaultRetryStatus = "408,429,500-"
 )
 
@@ -116,7 +117,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyInFlight, Type: connect.TypeInt, Default: "5", Importance: connect.Medium, Group: gConn, Validate: connect.AtLeast(1),
 		Doc: "Requests a task may have in flight at once. Requests holding records of the same partition and batch group never overtake each other."},
 	connect.ConfigKey{Name: keyIdempotency, Importance: connect.Low, Group: gConn, Validate: validHeaderName,
-		Doc: "Name of a header (e.g. Idempotency-Key) set to <topic>-<partition>-<first offset>-<last offset> of the request's records (a SHA-256 of every record's coordinates when they span partitions), the same on every retry."},
+		Doc: "Name of a header (e.g. Idempotency-Key) set to <topic>-<partition>-<first offset>-<last offset> of the request's records (a SHA-256 of every record's coordinates when they span partitions or skip offsets), the same on every retry."},
 	connect.ConfigKey{Name: keyProxyHost, Importance: connect.Low, Group: gConn, Doc: "HTTP proxy host; empty uses HTTP_PROXY/HTTPS_PROXY from the environment."},
 	connect.ConfigKey{Name: keyProxyPort, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Group: gConn, Validate: connect.AtLeast(0), Doc: "HTTP proxy port."},
 	connect.ConfigKey{Name: keyProxyUser, Importance: connect.Low, Group: gConn, Doc: "HTTP proxy user."},
@@ -212,6 +213,8 @@ var spec = connect.NewSpec(
 	// Errors
 	connect.ConfigKey{Name: keyOnNull, Default: "ignore", Importance: connect.Medium, Group: gErr, Validate: connect.OneOf("ignore", "delete", "log", "fail"), Recommended: []string{"ignore", "delete", "log", "fail"},
 		Doc: "Null values: ignore (acknowledge), delete (DELETE request to the rendered URL), log (log and acknowledge), fail (error path)."},
+	connect.ConfigKey{Name: keyPartial, Default: "none", Importance: connect.Medium, Group: gErr, Validate: connect.OneOf("none", "amplitude", "mixpanel"), Recommended: []string{"none", "amplitude", "mixpanel"},
+		Doc: "How to read a 400 that rejects only some of a request's records. none: the whole request failed. amplitude (HTTP V2 and Batch API): the events listed in events_with_invalid_fields, events_with_missing_fields and events_with_invalid_id_lengths take the error path, and the others are sent again at once in a new request. mixpanel (/import?strict=1): the records listed in failed_records take the error path; Mixpanel imported the others. A 400 without such a list fails the whole request."},
 	connect.ConfigKey{Name: keyOnError, Default: "fail", Importance: connect.Medium, Group: gErr, Validate: connect.OneOf("fail", "log", "ignore"), Recommended: []string{"fail", "log", "ignore"},
 		Doc: "Failed records (request failed after retries, oversized, invalid JSON, unrenderable template): fail hands them to errors.tolerance / the DLQ (with the default errors.tolerance=none the task fails), log logs and drops them, ignore drops them."},
 )
@@ -254,6 +257,7 @@ type settings struct {
 	successOn    statusSet
 	onNull       string
 	onError      string
+	partial      string // partial.failure.format; "" for none
 	contentType  string
 }
 
@@ -289,6 +293,7 @@ func newSettings(c connect.Config) (*settings, []connect.KeyError) {
 		backoffMax:  c.Millis(keyBackoffMax),
 		onNull:      strings.ToLower(c.String(keyOnNull)),
 		onError:     strings.ToLower(c.String(keyOnError)),
+		partial:     strings.TrimPrefix(strings.ToLower(c.String(keyPartial)), "none"),
 	}
 	s.constBackoff = strings.EqualFold(c.String(keyBackoffPolicy), "CONSTANT_VALUE")
 	if s.inFlight < 1 {

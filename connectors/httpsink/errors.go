@@ -22,7 +22,7 @@ type DeliveryError struct {
 	Body     string // the start of the response body
 	Attempts int
 	Records  string // topic/partition@first..last of the request's records
-	Err      error  // the transport error when there was no response
+	Err      error  // the transport error when there was no response, or what a partial rejection said
 }
 
 func (e *DeliveryError) Error() string {

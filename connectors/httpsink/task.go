@@ -403,21 +403,29 @@ func (t *Task) newGroup(key []byte, r *connect.Record) (*group, error) {
 			g.target.headers = append(g.target.headers, [2]string{h.name, string(key[t.offs[i]+1 : t.offs[i+1]])})
 		}
 	}
+	var err error
+	if g.suffix, err = t.frame(g.buf, r); err != nil {
+		g.buf.release()
+		return nil, err
+	}
+	g.prefixLen = len(g.buf.b)
+	return g, nil
+}
+
+// frame appends the start of a request body to buf, the envelope rendered
+// for r when it references record fields, and returns its end.
+func (t *Task) frame(buf *buffer, r *connect.Record) (suffix []byte, err error) {
 	if env := t.s.envelope; env != nil && !env.quick {
-		b, at, err := env.render(g.buf.b, r)
+		b, at, err := env.render(buf.b, r)
 		if err != nil {
-			g.buf.release()
 			return nil, fmt.Errorf("%s: %w", keyEnvelope, err)
 		}
-		g.suffix = append([]byte("]"), b[at:]...)
-		g.buf.b = append(b[:at], '[')
-		g.prefixLen = len(g.buf.b)
-		return g, nil
+		suffix = append([]byte("]"), b[at:]...)
+		buf.b = append(b[:at], '[')
+		return suffix, nil
 	}
-	g.buf.b = append(g.buf.b, t.prefix...)
-	g.prefixLen = len(g.buf.b)
-	g.suffix = t.suffix
-	return g, nil
+	buf.b = append(buf.b, t.prefix...)
+	return t.suffix, nil
 }
 
 // seal closes an open group and queues its request. mu is held.
@@ -771,7 +779,16 @@ func (t *Task) deliver(q *request) (outcome, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return delivered, nil
 	}
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	limit := int64(4 << 10)
+	if t.s.partial != "" && status == http.StatusBadRequest {
+		limit = 1 << 20 // the lists of rejected records
+	}
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if t.s.partial != "" && status == http.StatusBadRequest {
+		if bad := rejectedRecords(t.s.partial, text, len(q.records)); len(bad) > 0 {
+			return t.partialFailure(q, bad, text, attempts)
+		}
+	}
 	derr := t.deliveryError(q, status, text, attempts, nil)
 	if t.s.dropOn.has(status) {
 		return dropped, derr
@@ -835,8 +852,10 @@ func sharePartition(a, b []connect.TopicPartition) bool {
 }
 
 // idempotencyKey names exactly the records of a request, the same on every
-// retry: <topic>-<partition>-<first offset>-<last offset> when they come
-// from one partition, else a SHA-256 of every topic-partition-offset. A key
+// retry: <topic>-<partition>-<first offset>-<last offset> when they are a
+// run of consecutive offsets of one partition, else a SHA-256 of every
+// topic-partition-offset (the records Amplitude did not reject, sent again,
+// span the same offsets as the request it rejected in part). A key
 // that named only the first record would, after a restart with different
 // batch boundaries, be reused for a different set of events, and a
 // provider dropping seen keys would lose the rest.
@@ -849,7 +868,7 @@ func idempotencyKey(records []*connect.Record) string {
 			break
 		}
 	}
-	if same {
+	if same && last.Offset-first.Offset+1 == int64(len(records)) {
 		return first.Topic + "-" + strconv.Itoa(int(first.Partition)) + "-" + strconv.FormatInt(first.Offset, 10) + "-" + strconv.FormatInt(last.Offset, 10)
 	}
 	h := sha256.New()
