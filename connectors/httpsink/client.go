@@ -337,12 +337,13 @@ func (b *buffer) release() {
 // reader returns a new reader over the buffer that holds a reference until closed.
 func (b *buffer) reader() io.Reader {
 	b.refs.Add(1)
-	return &bodyReader{Reader: bytes.NewReader(b.b), buf: b}
+	return &bodyReader{Reader: bytes.NewReader(b.b), buf: b, data: b.b}
 }
 
 type bodyReader struct {
 	*bytes.Reader
 	buf    *buffer
+	data   []byte // the bytes Reader reads: b.b when the reader was made
 	closed atomic.Bool
 }
 
@@ -361,7 +362,9 @@ type bodyConn struct{ net.Conn }
 func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		if br, ok := lr.R.(*bodyReader); ok {
-			rest := br.buf.b[br.Size()-int64(br.Len()):]
+			// br.data, not br.buf.b: net/http may close the body (and the
+			// buffer go back to the pool) while its write loop still runs.
+			rest := br.data[br.Size()-int64(br.Len()):]
 			if int64(len(rest)) > lr.N {
 				rest = rest[:lr.N]
 			}

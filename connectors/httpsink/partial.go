@@ -61,70 +61,104 @@ func rejectedRecords(format string, body []byte, n int) []int {
 	return idx
 }
 
-// partialFailure settles a request the provider rejected in part. The
-// rejected records (indexes bad) take the error path like those of a failed
-// request. The others are delivered: Mixpanel imported them already;
-// Amplitude ingested nothing, so they go again at once, in a request of
-// their own that keeps the failed one's place in its partitions' order.
-func (t *Task) partialFailure(q *request, bad []int, text []byte, attempts int) (outcome, error) {
-	all := q.records
-	var rejected, rest []*connect.Record
-	for i, r := range all {
-		if len(bad) > 0 && bad[0] == i {
-			rejected, bad = append(rejected, r), bad[1:]
-		} else {
-			rest = append(rest, r)
-		}
-	}
-	q.records = rejected
-	derr := t.deliveryError(q, http.StatusBadRequest, text, attempts,
-		fmt.Errorf("%s rejected %d of the request's %d records", t.s.partial, len(rejected), len(all)))
-	out := failed
-	if t.s.dropOn.has(http.StatusBadRequest) {
-		out = dropped
-	}
-	if len(rest) == 0 {
-		return out, derr
-	}
-	if t.s.partial == "mixpanel" {
-		connect.AckAll(rest)
-		return out, derr
-	}
+// rejection is what deliver read from a 400 that refused some records.
+type rejection struct {
+	bad      []int // indexes into the request's records, sorted
+	text     []byte
+	attempts int
+}
 
-	t.log.Warn("http sink: provider rejected part of a request; sending the rest again", "error", derr, "resend", len(rest))
-	again := &request{method: q.method, target: q.target, group: q.group, records: rest, parts: q.parts}
-	body, err := t.rebody(rest)
-	if err != nil {
-		q.records = all
-		return failed, fmt.Errorf("%w; rebuilding the request for the other %d records: %w", derr, len(rest), err)
-	}
-	again.body = body
-	out2, err2 := t.deliver(again)
-	t.retryMu.Lock()
-	if again.retrying {
-		t.retrying--
-	}
-	t.retryMu.Unlock()
-	switch out2 {
-	case aborted:
-		q.records = all // the task is stopping: nothing is settled
-		return aborted, err2
-	case delivered:
-		connect.AckAll(rest)
-	case dropped:
-		t.log.Warn("http sink: dropping records per "+keyDropOn, "error", err2)
-		connect.AckAll(rest)
-	case failed:
-		if out == dropped {
-			t.log.Warn("http sink: dropping records per "+keyDropOn, "error", derr)
-			connect.AckAll(rejected)
-			q.records = rest
-			return failed, err2
+// settlePartial settles a request the provider refused in part, after
+// deliver closed its response. The refused records take the error path
+// like those of a failed request (or are dropped with
+// drop.on.status.codes=400). The others are delivered: Mixpanel imported
+// them already; Amplitude ingested nothing, so they go again at once, in a
+// request of their own, which Amplitude may refuse in part again. The
+// request keeps its place in its partitions' order meanwhile. On return
+// q.records holds the records for send to settle per the outcome: those to
+// report when it is failed, none when everything was settled here.
+func (t *Task) settlePartial(q *request) (outcome, error) {
+	all := q.records
+	var report []*connect.Record // refused, or failed when sent again
+	var cause error
+	addCause := func(err error) {
+		if cause == nil {
+			cause = err
+		} else {
+			cause = fmt.Errorf("%w; then: %w", cause, err)
 		}
-		q.records = all
-		return failed, fmt.Errorf("%w; the other %d records: %w", derr, len(rest), err2)
 	}
-	return out, derr
+	cur := q
+	for {
+		rej := cur.rejected
+		var refused, rest []*connect.Record
+		bad := rej.bad
+		for i, r := range cur.records {
+			if len(bad) > 0 && bad[0] == i {
+				refused, bad = append(refused, r), bad[1:]
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		derr := &DeliveryError{Method: cur.method, URL: redactURL(cur.target.url), Status: http.StatusBadRequest,
+			Body: excerpt(rej.text), Attempts: max(rej.attempts, 1), Records: describeRecords(refused),
+			Err: fmt.Errorf("%s rejected %d of the request's %d records", t.s.partial, len(refused), len(cur.records))}
+		if t.s.dropOn.has(http.StatusBadRequest) {
+			t.log.Warn("http sink: dropping records per "+keyDropOn, "error", derr)
+			connect.AckAll(refused)
+		} else {
+			report = append(report, refused...)
+			addCause(derr)
+		}
+		if len(rest) == 0 {
+			break
+		}
+		if t.s.partial == "mixpanel" {
+			connect.AckAll(rest)
+			break
+		}
+		t.log.Warn("http sink: provider refused part of a request; sending the rest again", "error", derr, "records", len(rest))
+		again := &request{method: q.method, target: q.target, group: q.group, records: rest, parts: q.parts}
+		body, err := t.rebody(rest)
+		if err != nil {
+			report = append(report, rest...)
+			addCause(fmt.Errorf("rebuilding the request for the other %d records: %w", len(rest), err))
+			break
+		}
+		again.body = body
+		out, err := t.deliver(again)
+		t.settleRetry(again, out == delivered)
+		if out == partial {
+			cur = again
+			continue
+		}
+		switch out {
+		case aborted:
+			q.records = all // the task is stopping: what is not acknowledged stays so
+			return aborted, err
+		case delivered:
+			connect.AckAll(rest)
+		case dropped:
+			t.log.Warn("http sink: dropping records per "+keyDropOn, "error", err)
+			connect.AckAll(rest)
+		case failed:
+			report = append(report, rest...)
+			addCause(fmt.Errorf("the other %d records: %w", len(rest), err))
+		}
+		break
+	}
+	if len(report) == 0 {
+		q.records = nil
+		return delivered, nil
+	}
+	// Report in the request's order.
+	pos := make(map[*connect.Record]int, len(all))
+	for i, r := range all {
+		pos[r] = i
+	}
+	slices.SortFunc(report, func(a, b *connect.Record) int { return pos[a] - pos[b] })
+	q.records = report
+	return failed, cause
 }
 
 // rebody builds the body of a request for records, as sealing a batch of

@@ -216,3 +216,83 @@ func TestIdempotencyKeyNamesExactlyTheRecords(t *testing.T) {
 		t.Fatalf("two partitions: key %q", two)
 	}
 }
+
+// Amplitude may refuse part of the records sent again: each refusal takes
+// its records out, the rest go again, and every record is settled once.
+func TestAmplitudeRefusesPartOfTheRecordsSentAgain(t *testing.T) {
+	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
+		if n < 2 { // refuse the first event of the request, twice
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[0]}}`))
+		}
+	})
+	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "5", keyPartial, "amplitude",
+		keyEnvelope, `{"api_key": "k", "events": "${records}"}`))
+	put(t, task, sc, events("t", 5, 1)...)
+	flush(t, task)
+	reqs := rec.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	if _, last := amplitudeBody(t, reqs[2].Body); !slices.Equal(last, []string{"e2", "e3", "e4"}) {
+		t.Fatalf("third request held %v, want [e2 e3 e4]", last)
+	}
+	if got := reportedOffsets(sc); !slices.Equal(got, []int64{0, 1}) {
+		t.Fatalf("reported offsets %v, want [0 1]", got)
+	}
+	if msg := sc.Reports()[0].Err.Error(); !strings.Contains(msg, "then:") {
+		t.Errorf("error %q does not carry both refusals", msg)
+	}
+	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
+		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
+	}
+}
+
+// A retry of the records sent again is reported through Retrying, and
+// cleared once they are delivered.
+func TestRetryOfTheRecordsSentAgainIsCleared(t *testing.T) {
+	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[1]}}`))
+		case 1:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	})
+	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyBackoff, "1"))
+	put(t, task, sc, events("t", 3, 1)...)
+	flush(t, task)
+	if n := len(rec.requests()); n != 3 {
+		t.Fatalf("%d requests, want 3", n)
+	}
+	if err := sc.RetryingErr(); err != nil {
+		t.Fatalf("still retrying after the delivery: %v", err)
+	}
+	if got := reportedOffsets(sc); !slices.Equal(got, []int64{1}) {
+		t.Fatalf("reported offsets %v, want [1]", got)
+	}
+	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
+		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
+	}
+}
+
+// With drop.on.status.codes=400 the refused records are dropped
+// (acknowledged) and the rest are still sent again.
+func TestRefusedRecordsDroppedPerDropOn(t *testing.T) {
+	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
+		if n == 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"code":400,"events_with_missing_fields":{"event_type":[2]}}`))
+		}
+	})
+	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyDropOn, "400"))
+	put(t, task, sc, events("t", 3, 1)...)
+	flush(t, task)
+	if n := len(rec.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	if len(sc.Reports()) != 0 || sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
+		t.Fatalf("reports %d, unacked %d, acked twice %d", len(sc.Reports()), sc.Unacked(), sc.DoubleAcked())
+	}
+}

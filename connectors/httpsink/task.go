@@ -109,6 +109,7 @@ type request struct {
 	state    reqState
 	err      error
 	retrying bool
+	rejected *rejection // set by deliver with the outcome partial
 }
 
 // NewTask returns an unstarted task.
@@ -651,12 +652,16 @@ const (
 	dropped
 	failed
 	aborted // the task is stopping: leave the records unacknowledged
+	partial // a 400 refused some records (partial.failure.format); see request.rejected
 )
 
 // send delivers one request and settles its records.
 func (t *Task) send(q *request) {
 	defer t.wg.Done()
 	out, err := t.deliver(q)
+	if out == partial {
+		out, err = t.settlePartial(q)
+	}
 	switch out {
 	case delivered:
 		connect.AckAll(q.records)
@@ -673,15 +678,7 @@ func (t *Task) send(q *request) {
 			connect.AckAll(q.records)
 		}
 	}
-	t.retryMu.Lock()
-	if q.retrying {
-		t.retrying--
-	}
-	if out == delivered && t.retrying == 0 && t.retryNote {
-		t.retryNote = false
-		t.sc.Retrying(nil)
-	}
-	t.retryMu.Unlock()
+	t.settleRetry(q, out == delivered)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -786,7 +783,8 @@ func (t *Task) deliver(q *request) (outcome, error) {
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if t.s.partial != "" && status == http.StatusBadRequest {
 		if bad := rejectedRecords(t.s.partial, text, len(q.records)); len(bad) > 0 {
-			return t.partialFailure(q, bad, text, attempts)
+			q.rejected = &rejection{bad: bad, text: text, attempts: attempts}
+			return partial, nil
 		}
 	}
 	derr := t.deliveryError(q, status, text, attempts, nil)
@@ -820,6 +818,21 @@ func (t *Task) noteRetry(q *request, err error) {
 	t.retryNote = true
 	t.log.Warn("http sink: request failed, retrying", "error", err)
 	t.sc.Retrying(err)
+}
+
+// settleRetry ends q's retry, if it had one, and clears the task's retry
+// note after a delivery when no other request is retrying.
+func (t *Task) settleRetry(q *request, delivered bool) {
+	t.retryMu.Lock()
+	defer t.retryMu.Unlock()
+	if q.retrying {
+		q.retrying = false
+		t.retrying--
+	}
+	if delivered && t.retrying == 0 && t.retryNote {
+		t.retryNote = false
+		t.sc.Retrying(nil)
+	}
 }
 
 func addPartition(parts []connect.TopicPartition, r *connect.Record) []connect.TopicPartition {
