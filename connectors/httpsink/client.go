@@ -315,6 +315,11 @@ func (s *tokenSource) invalidate(tok string) {
 type buffer struct {
 	b    []byte
 	refs atomic.Int32
+	// abandoned: a reader was closed after the transport started reading it
+	// and before it reached the end. net/http closes a request body early
+	// on some errors while its write loop may still be copying from it, so
+	// such a buffer is left to the garbage collector, never pooled again.
+	abandoned atomic.Bool
 }
 
 const maxPooledBuffer = 8 << 20
@@ -329,7 +334,7 @@ func getBuffer() *buffer {
 }
 
 func (b *buffer) release() {
-	if b.refs.Add(-1) == 0 && cap(b.b) <= maxPooledBuffer {
+	if b.refs.Add(-1) == 0 && cap(b.b) <= maxPooledBuffer && !b.abandoned.Load() {
 		bufferPool.Put(b)
 	}
 }
@@ -342,9 +347,29 @@ func (b *buffer) reader() io.Reader {
 
 type bodyReader struct {
 	*bytes.Reader
-	buf    *buffer
-	data   []byte // the bytes Reader reads: b.b when the reader was made
-	closed atomic.Bool
+	buf     *buffer
+	data    []byte      // the bytes Reader reads: b.b when the reader was made
+	started atomic.Bool // something read from it
+	done    atomic.Bool // read to the end
+	closed  atomic.Bool
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.started.Store(true)
+	n, err := r.Reader.Read(p)
+	if r.Reader.Len() == 0 {
+		r.done.Store(true)
+	}
+	return n, err
+}
+
+func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
+	r.started.Store(true)
+	n, err := r.Reader.WriteTo(w)
+	if r.Reader.Len() == 0 {
+		r.done.Store(true)
+	}
+	return n, err
 }
 
 // bodyConn is a connection of the sink's transport that writes the sink's
@@ -364,12 +389,16 @@ func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
 		if br, ok := lr.R.(*bodyReader); ok {
 			// br.data, not br.buf.b: net/http may close the body (and the
 			// buffer go back to the pool) while its write loop still runs.
+			br.started.Store(true)
 			rest := br.data[br.Size()-int64(br.Len()):]
 			if int64(len(rest)) > lr.N {
 				rest = rest[:lr.N]
 			}
 			n, err := c.Conn.Write(rest)
 			_, _ = br.Seek(int64(n), io.SeekCurrent)
+			if br.Len() == 0 {
+				br.done.Store(true)
+			}
 			lr.N -= int64(n)
 			return int64(n), err
 		}
@@ -382,6 +411,9 @@ type writerOnly struct{ io.Writer }
 
 func (r *bodyReader) Close() error {
 	if r.closed.CompareAndSwap(false, true) {
+		if r.started.Load() && !r.done.Load() {
+			r.buf.abandoned.Store(true)
+		}
 		r.buf.release()
 	}
 	return nil

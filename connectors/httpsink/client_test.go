@@ -100,3 +100,34 @@ func TestBodiesThroughTheTransport(t *testing.T) {
 		body.release()
 	}
 }
+
+// A body the transport closed before reading it to the end may still be
+// in its write loop: its buffer must not go back to the pool. One closed
+// unread (retryablehttp measures the length that way) or read to the end
+// may.
+func TestBodyClosedEarlyIsNotPooled(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		read      func(r *bodyReader)
+		abandoned bool
+	}{
+		{"never read", func(r *bodyReader) {}, false},
+		{"read to the end", func(r *bodyReader) { io.Copy(io.Discard, io.LimitReader(r, 10_000)) }, false},
+		{"written to the end by bodyConn", func(r *bodyReader) {
+			bodyConn{&writeLog{}}.ReadFrom(&io.LimitedReader{R: r, N: 10_000})
+		}, false},
+		{"read in part", func(r *bodyReader) { io.CopyN(io.Discard, r, 100) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := getBuffer()
+			body.b = append(body.b, bytes.Repeat([]byte("x"), 10_000)...)
+			r := body.reader().(*bodyReader)
+			tc.read(r)
+			r.Close()
+			if got := body.abandoned.Load(); got != tc.abandoned {
+				t.Fatalf("abandoned = %v, want %v", got, tc.abandoned)
+			}
+			body.release()
+		})
+	}
+}
