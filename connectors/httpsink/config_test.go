@@ -52,6 +52,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"backwards range", cfg(u, keyDropOn, "500-400"), keyDropOn, "range"},
 		{"unknown body format", cfg(u, keyBodyFormat, "xml"), keyBodyFormat, "must be one of"},
 		{"unknown null behavior", cfg(u, keyOnNull, "skip"), keyOnNull, "must be one of"},
+		{"unknown partial failure format", cfg(u, keyPartial, "segment"), keyPartial, "must be one of"},
 		{"bad gzip level", cfg(u, keyLevel, "11"), keyLevel, "between"},
 		{"zero batch size", cfg(u, keyMaxSize, "0"), keyMaxSize, "at least"},
 		{"negative rate", cfg(u, keyRate, "-1"), keyRate, ">= 0"},
