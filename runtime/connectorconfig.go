@@ -50,7 +50,7 @@ var SinkSpec = connect.NewSpec(
 		Doc: "Add __connect.errors.* headers saying where and why a record failed."},
 	connect.ConfigKey{Name: "consumer.max.outstanding.records", Type: connect.TypeInt, Default: "10000", Group: "Common", Validate: connect.AtLeast(1),
 		Doc: "Records handed to the task but not yet acknowledged above which fetching pauses (bounded memory)."},
-).With(CommonSpec)
+).With(CommonSpec, consumerOverrideSpec)
 
 // SourceSpec declares the framework keys of source connectors.
 var SourceSpec = connect.NewSpec(

@@ -75,6 +75,7 @@ type memStore struct {
 	// ackOnFlush makes tasks ack only in Flush, as sinks that batch do.
 	ackOnFlush bool
 	fail       func(r *connect.Record) error
+	maxPut     int // the most records one Put received
 }
 
 func newMemStore() *memStore { return &memStore{seen: map[int64]int{}, starts: map[int]int{}} }
@@ -110,6 +111,9 @@ func (s *memSink) Start(_ context.Context, _ connect.Config, sc connect.SinkCont
 }
 
 func (s *memSink) Put(ctx context.Context, recs []*connect.Record) error {
+	s.store.mu.Lock()
+	s.store.maxPut = max(s.store.maxPut, len(recs))
+	s.store.mu.Unlock()
 	for _, r := range recs {
 		if s.store.fail != nil {
 			if err := s.store.fail(r); err != nil {

@@ -99,7 +99,7 @@ var WorkerSpec = connect.NewSpec(
 		Doc: "Minimum log level."},
 	connect.ConfigKey{Name: "log.format", Default: "text", Group: "Logging", Validate: connect.OneOf("text", "json"),
 		Doc: "Log format."},
-)
+).With(ConsumerSpec.Prefixed("consumer.", "Sink Consumers"))
 
 // workerPrefixes are key prefixes a worker config may hold beyond the spec.
 var workerPrefixes = []string{"key.converter.", "value.converter.", "header.converter.", "producer.", "consumer.", "admin.",
