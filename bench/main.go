@@ -59,6 +59,7 @@ type options struct {
 	spurB      string // -b: the binary of the "@b" cases (A/B against -spur)
 	profileDir string
 	workerEnv  []string
+	connCfg    map[string]string // -set: extra connector config of the worker cases
 	keepLogs   string
 }
 
@@ -81,6 +82,15 @@ func main() {
 	flag.StringVar(&o.spurBin, "spur", "", "spur binary to run (default: go build ./cmd/spur, without -race)")
 	flag.StringVar(&o.spurB, "b", "", "a second spur binary: cases with the suffix @b (http@b, file@b) run it, alternating with the others (A/B of two builds)")
 	flag.StringVar(&o.profileDir, "profile", "", "directory for perf profiles of one extra, unmeasured drain per worker case")
+	o.connCfg = map[string]string{}
+	flag.Func("set", "extra connector config of every worker case, key=value; repeatable (e.g. -set consumer.override.max.partition.fetch.bytes=1048576)", func(kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want key=value, got %q", kv)
+		}
+		o.connCfg[k] = v
+		return nil
+	})
 	workerEnv := flag.String("workerenv", "", "extra environment of the worker processes, space-separated (e.g. GODEBUG=gctrace=1 GOMEMLIMIT=80MiB)")
 	flag.StringVar(&o.keepLogs, "logs", "", "copy the worker logs into this directory")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness process (broker, receiver, bare consumer)")
@@ -348,6 +358,9 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 		cfg["connector.class"] = "file-sink"
 		cfg["file"] = out
 		lines = &lineCounter{}
+	}
+	for k, v := range o.connCfg {
+		cfg[k] = v
 	}
 	count := func() int64 {
 		if rcv != nil {
