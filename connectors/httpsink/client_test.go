@@ -69,35 +69,45 @@ func TestBodyConnWritesTheRestOfABodyInOneCall(t *testing.T) {
 }
 
 // TestBodiesThroughTheTransport sends pooled bodies of several sizes over
-// one keep-alive connection of the sink's client and checks every byte.
+// one keep-alive connection of the sink's client, plain and under TLS (where
+// tls.Conn wraps bodyConn), and checks every byte.
 func TestBodiesThroughTheTransport(t *testing.T) {
-	var got [][]byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Error(err)
+	for _, secure := range []bool{false, true} {
+		var got [][]byte
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			got = append(got, b)
+		})
+		s := &settings{connTimeout: time.Second, reqTimeout: 10 * time.Second, inFlight: 1}
+		var srv *httptest.Server
+		if secure {
+			srv = httptest.NewTLSServer(h)
+			s.tls.config = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		} else {
+			srv = httptest.NewServer(h)
 		}
-		got = append(got, b)
-	}))
-	defer srv.Close()
-	hc := newHTTPClient(&settings{connTimeout: time.Second, reqTimeout: 10 * time.Second, inFlight: 1})
-	sizes := []int{0, 1, 4000, 4096, 100_000, 1 << 20}
-	for _, size := range sizes {
-		body := getBuffer()
-		for i := range size {
-			body.b = append(body.b, byte(i*7))
+		hc := newHTTPClient(s)
+		for _, size := range []int{0, 1, 4000, 4096, 100_000, 1 << 20} {
+			body := getBuffer()
+			for i := range size {
+				body.b = append(body.b, byte(i*7))
+			}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, body.reader())
+			req.ContentLength = int64(size)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatalf("TLS %v, %d bytes: %v", secure, size, err)
+			}
+			resp.Body.Close()
+			if !bytes.Equal(got[len(got)-1], body.b) {
+				t.Fatalf("TLS %v, %d bytes: the server got %d bytes that differ", secure, size, len(got[len(got)-1]))
+			}
+			body.release()
 		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, body.reader())
-		req.ContentLength = int64(size)
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatalf("%d bytes: %v", size, err)
-		}
-		resp.Body.Close()
-		if !bytes.Equal(got[len(got)-1], body.b) {
-			t.Fatalf("%d bytes: the server got %d bytes that differ", size, len(got[len(got)-1]))
-		}
-		body.release()
+		srv.Close()
 	}
 }
 
