@@ -99,7 +99,20 @@ var WorkerSpec = connect.NewSpec(
 		Doc: "Minimum log level."},
 	connect.ConfigKey{Name: "log.format", Default: "text", Group: "Logging", Validate: connect.OneOf("text", "json"),
 		Doc: "Log format."},
+	connect.ConfigKey{Name: "memory.limit.bytes", Type: connect.TypeLong, Default: "0", Group: "Process", Validate: validMemoryLimit,
+		Doc: "Memory budget of the worker process, like a JVM's -Xmx: the Go runtime's soft memory limit (GOMEMLIMIT), and the garbage collector lets the heap grow towards it (GOGC=400 unless GOGC is set) instead of collecting whenever the heap doubles. 0: Go's defaults (GOGC=100, GOMEMLIMIT if set)."},
 ).With(ConsumerSpec.Prefixed("consumer.", "Sink Consumers"))
+
+// minMemoryLimit is the smallest memory.limit.bytes: below it the garbage
+// collector would run almost all the time.
+const minMemoryLimit = 32 << 20
+
+func validMemoryLimit(v any) error {
+	if n, _ := v.(int64); n != 0 && n < minMemoryLimit {
+		return fmt.Errorf("must be 0 (no limit) or at least %d (32 MiB)", minMemoryLimit)
+	}
+	return nil
+}
 
 // workerPrefixes are key prefixes a worker config may hold beyond the spec.
 var workerPrefixes = []string{"key.converter.", "value.converter.", "header.converter.", "producer.", "consumer.", "admin.",
