@@ -60,6 +60,7 @@ type options struct {
 	profileDir string
 	workerEnv  []string
 	connCfg    map[string]string // -set: extra connector config of the worker cases
+	workerCfg  []string          // -worker: extra worker config (key=value)
 	keepLogs   string
 }
 
@@ -89,6 +90,13 @@ func main() {
 			return fmt.Errorf("want key=value, got %q", kv)
 		}
 		o.connCfg[k] = v
+		return nil
+	})
+	flag.Func("worker", "extra worker config of the worker processes, key=value; repeatable (e.g. -worker memory.limit.bytes=73400320)", func(kv string) error {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("want key=value, got %q", kv)
+		}
+		o.workerCfg = append(o.workerCfg, kv)
 		return nil
 	})
 	workerEnv := flag.String("workerenv", "", "extra environment of the worker processes, space-separated (e.g. GODEBUG=gctrace=1 GOMEMLIMIT=80MiB)")
@@ -310,7 +318,7 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 	if base, isB := strings.CutSuffix(cs, "@b"); isB {
 		cs, bin = base, o.spurB
 	}
-	p, err := startSpur(bin, strings.Join(seeds, ","), dir, id, o.workerEnv)
+	p, err := startSpur(bin, strings.Join(seeds, ","), dir, id, o.workerEnv, o.workerCfg)
 	if err != nil {
 		return result{}, err
 	}

@@ -48,7 +48,7 @@ func freePort() (int, error) {
 // startSpur starts a worker on bootstrap in a fresh worker group (its own
 // internal topics, so connectors of earlier runs do not come back) and
 // waits until its REST API serves.
-func startSpur(bin, bootstrap, dir, id string, env []string) (*spurProc, error) {
+func startSpur(bin, bootstrap, dir, id string, env, sets []string) (*spurProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -69,6 +69,9 @@ func startSpur(bin, bootstrap, dir, id string, env []string) (*spurProc, error) 
 		"--set", "offset.storage.partitions=1",
 		"--set", "heartbeat.interval.ms=500",
 		"--set", "log.level=WARN",
+	}
+	for _, kv := range sets {
+		args = append(args, "--set", kv)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
