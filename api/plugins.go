@@ -134,9 +134,10 @@ func keyInfo(k connect.ConfigKey, order int) ConfigKeyInfo {
 }
 
 // defaultValue renders a default as Kafka Connect does: null when there is
-// none, [hidden] for passwords.
+// none, [hidden] for passwords. An empty default is "none" except for strings
+// and lists, where it is the empty value.
 func defaultValue(k connect.ConfigKey) *string {
-	if k.Required || (k.Default == "" && (k.Type == connect.TypePassword || k.Type == connect.TypeClass)) {
+	if k.Required || (k.Default == "" && k.Type != connect.TypeString && k.Type != connect.TypeList && k.Type != "") {
 		return nil
 	}
 	d := k.Default

@@ -18,6 +18,8 @@ func TestPlugins(t *testing.T) {
 		{name: "config by class", method: "GET", path: "/connector-plugins/org.apache.kafka.connect.file.FileStreamSinkConnector/config", code: 200,
 			msg: `{"name":"file","type":"STRING","required":true,"default_value":null,"importance":"HIGH"`},
 		{name: "config by simple name", method: "GET", path: "/connector-plugins/FileStreamSinkConnector/config", code: 200, msg: `"name":"topics"`},
+		{name: "no default is null for numbers", method: "GET", path: "/connector-plugins/FileStreamSinkConnector/config", code: 200,
+			msg: `{"name":"consumer.override.max.poll.records","type":"INT","required":false,"default_value":null`},
 		{name: "config without Connector suffix", method: "GET", path: "/connector-plugins/FileStreamSink/config", code: 200, msg: `"name":"file"`},
 		{name: "config by alias", method: "GET", path: "/connector-plugins/datagen/config", code: 200, msg: `"name":"kafka.topic"`},
 		{name: "config of a transform", method: "GET", path: "/connector-plugins/org.apache.kafka.connect.transforms.InsertField$Value/config", code: 200},

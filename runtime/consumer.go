@@ -21,14 +21,14 @@ import (
 // Kafka's defaults (1 MiB per partition, 50 MiB per fetch) the bench's
 // worker drained ~11% faster and used ~110 MB instead of ~60 MB.
 var ConsumerSpec = connect.NewSpec(
-	connect.ConfigKey{Name: "max.partition.fetch.bytes", Type: connect.TypeInt, Default: "262144", Importance: connect.Low, Validate: int32Between(1),
+	connect.ConfigKey{Name: "max.partition.fetch.bytes", Type: connect.TypeInt, Default: "262144", Importance: connect.Low, Validate: int32Between(0),
 		Doc: "Most bytes of one partition in a fetch (Kafka's default is 1048576). A larger batch still comes whole."},
-	connect.ConfigKey{Name: "fetch.max.bytes", Type: connect.TypeInt, Default: "4194304", Importance: connect.Low, Validate: int32Between(1),
-		Doc: "Most bytes of one fetch over all partitions (Kafka's default is 52428800)."},
-	connect.ConfigKey{Name: "fetch.min.bytes", Type: connect.TypeInt, Default: "1", Importance: connect.Low, Validate: int32Between(1),
+	connect.ConfigKey{Name: "fetch.max.bytes", Type: connect.TypeInt, Default: "4194304", Importance: connect.Low, Validate: int32Between(0),
+		Doc: "Most bytes of one fetch over all partitions (Kafka's default is 52428800; at most 1 GiB is used)."},
+	connect.ConfigKey{Name: "fetch.min.bytes", Type: connect.TypeInt, Default: "1", Importance: connect.Low, Validate: int32Between(0),
 		Doc: "Bytes the broker waits for before it answers a fetch, up to fetch.max.wait.ms."},
-	connect.ConfigKey{Name: "fetch.max.wait.ms", Type: connect.TypeInt, Default: "500", Importance: connect.Low, Validate: int32Between(1),
-		Doc: "How long the broker may hold a fetch waiting for fetch.min.bytes."},
+	connect.ConfigKey{Name: "fetch.max.wait.ms", Type: connect.TypeInt, Default: "500", Importance: connect.Low, Validate: int32Between(0),
+		Doc: "How long the broker may hold a fetch waiting for fetch.min.bytes (at least 10 ms are used: franz-go's minimum)."},
 	connect.ConfigKey{Name: "max.poll.records", Type: connect.TypeInt, Default: "500", Importance: connect.Low, Validate: int32Between(1),
 		Doc: "Most records one SinkTask.Put receives."},
 )
@@ -79,11 +79,20 @@ func resolveConsumer(worker, conn connect.Config) consumerSettings {
 	}
 }
 
+// opts renders the settings as franz-go options. Kafka accepts 0 for the
+// sizes and the wait; franz-go wants at least 1 byte and 10 ms, reads at
+// most 100 MiB from a broker unless told more, and never more than 1 GiB.
 func (c consumerSettings) opts() []kgo.Opt {
-	return []kgo.Opt{
-		kgo.FetchMaxPartitionBytes(c.partitionBytes),
-		kgo.FetchMaxBytes(c.fetchBytes),
-		kgo.FetchMinBytes(c.minBytes),
-		kgo.FetchMaxWait(c.maxWait),
+	const readLimit = 1 << 30
+	fetchBytes := min(max(c.fetchBytes, 1), readLimit-1<<20)
+	opts := []kgo.Opt{
+		kgo.FetchMaxPartitionBytes(max(c.partitionBytes, 1)),
+		kgo.FetchMaxBytes(fetchBytes),
+		kgo.FetchMinBytes(max(c.minBytes, 1)),
+		kgo.FetchMaxWait(max(c.maxWait, 10*time.Millisecond)),
 	}
+	if fetchBytes > 100<<20 {
+		opts = append(opts, kgo.BrokerMaxReadBytes(fetchBytes+1<<20)) // a response's framing on top
+	}
+	return opts
 }

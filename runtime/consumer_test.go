@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestConsumerSettingsResolve(t *testing.T) {
@@ -57,7 +60,8 @@ func TestConsumerSettingsResolve(t *testing.T) {
 func TestBadConsumerSettingsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ key, value, msg string }{
 		{"max.poll.records", "0", "must be between 1 and 2147483647"},
-		{"fetch.max.bytes", "3000000000", "must be between 1 and 2147483647"},
+		{"fetch.max.bytes", "3000000000", "must be between 0 and 2147483647"},
+		{"fetch.min.bytes", "-1", "must be between 0 and 2147483647"},
 		{"max.partition.fetch.bytes", "lots", "expected an integer"},
 	} {
 		_, _, err := ParseWorkerConfig(map[string]string{"bootstrap.servers": "127.0.0.1:9092", "consumer." + tc.key: tc.value})
@@ -100,5 +104,22 @@ func TestMemoryLimitIsZeroOrAtLeast32MiB(t *testing.T) {
 		if ok := err == nil; ok != tc.ok || (err != nil && !strings.Contains(err.Error(), "memory.limit.bytes")) {
 			t.Errorf("memory.limit.bytes=%s: error %v", tc.value, err)
 		}
+	}
+}
+
+// Every value the spec accepts (Kafka's ranges) makes a franz-go client
+// that starts: 0 sizes and waits, and fetches beyond franz-go's 100 MiB
+// default read limit.
+func TestConsumerSettingsAtTheirLimitsMakeAClient(t *testing.T) {
+	for _, c := range []consumerSettings{
+		{pollRecords: 1},
+		{partitionBytes: math.MaxInt32, fetchBytes: math.MaxInt32, minBytes: math.MaxInt32, maxWait: math.MaxInt32 * time.Millisecond, pollRecords: math.MaxInt32},
+		{partitionBytes: 1 << 20, fetchBytes: 200 << 20, minBytes: 1, maxWait: 5 * time.Millisecond, pollRecords: 500},
+	} {
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers("127.0.0.1:1"), kgo.ConsumeTopics("t")}, c.opts()...)...)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		cl.Close()
 	}
 }

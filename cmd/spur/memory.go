@@ -15,11 +15,20 @@ import (
 const gcPercentWithLimit = 400
 
 // applyMemoryLimit gives the process memory.limit.bytes as Go's soft memory
-// limit and relaxes GOGC, unless the GOGC environment variable chose one.
-// A limit of 0 leaves Go's defaults.
+// limit (or GOMEMLIMIT from the environment, if smaller) and relaxes GOGC,
+// unless the GOGC environment variable chose one. A limit of 0 leaves Go's
+// defaults.
 func applyMemoryLimit(limit int64, getenv func(string) string, log *slog.Logger) {
 	if limit <= 0 {
 		return
+	}
+	if env := getenv("GOMEMLIMIT"); env != "" {
+		// The environment's limit (often derived from a container's) is
+		// kept when it is the smaller one.
+		if cur := debug.SetMemoryLimit(-1); cur < limit {
+			log.Warn("GOMEMLIMIT is below memory.limit.bytes; keeping it", "GOMEMLIMIT", env, "memory.limit.bytes", limit)
+			limit = cur
+		}
 	}
 	debug.SetMemoryLimit(limit)
 	gogc := "GOGC from the environment"

@@ -27,6 +27,18 @@ func TestMemoryLimitSetsTheRuntime(t *testing.T) {
 		t.Fatalf("GOGC %d, want %d", got, gcPercentWithLimit)
 	}
 
+	// A smaller GOMEMLIMIT from the environment is kept.
+	debug.SetMemoryLimit(50 << 20)
+	applyMemoryLimit(96<<20, func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "50MiB"
+		}
+		return ""
+	}, log)
+	if got := debug.SetMemoryLimit(-1); got != 50<<20 {
+		t.Fatalf("memory limit %d, want the environment's %d", got, 50<<20)
+	}
+
 	// GOGC from the environment is kept.
 	debug.SetGCPercent(150)
 	applyMemoryLimit(64<<20, func(k string) string {

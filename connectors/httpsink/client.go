@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -354,8 +355,22 @@ type bodyReader struct {
 	closed  atomic.Bool
 }
 
-func (r *bodyReader) Read(p []byte) (int, error) {
+// errBodyClosed is what a body read after Close returns.
+var errBodyClosed = errors.New("http-sink: request body read after close")
+
+// start marks the reader as read from and reports whether it may be: a
+// reader that Close already released must not touch the buffer. Close sets
+// closed before it looks at started, so one of the two always sees the
+// other, and a buffer being read is never pooled.
+func (r *bodyReader) start() bool {
 	r.started.Store(true)
+	return !r.closed.Load()
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if !r.start() {
+		return 0, errBodyClosed
+	}
 	n, err := r.Reader.Read(p)
 	if r.Reader.Len() == 0 {
 		r.done.Store(true)
@@ -364,7 +379,9 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 }
 
 func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
-	r.started.Store(true)
+	if !r.start() {
+		return 0, errBodyClosed
+	}
 	n, err := r.Reader.WriteTo(w)
 	if r.Reader.Len() == 0 {
 		r.done.Store(true)
@@ -389,7 +406,9 @@ func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
 		if br, ok := lr.R.(*bodyReader); ok {
 			// br.data, not br.buf.b: net/http may close the body (and the
 			// buffer go back to the pool) while its write loop still runs.
-			br.started.Store(true)
+			if !br.start() {
+				return 0, errBodyClosed
+			}
 			rest := br.data[br.Size()-int64(br.Len()):]
 			if int64(len(rest)) > lr.N {
 				rest = rest[:lr.N]

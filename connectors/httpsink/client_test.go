@@ -2,6 +2,7 @@ package httpsink
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -127,6 +128,15 @@ func TestBodyClosedEarlyIsNotPooled(t *testing.T) {
 			bodyConn{&writeLog{}}.ReadFrom(&io.LimitedReader{R: r, N: 10_000})
 		}, false},
 		{"read in part", func(r *bodyReader) { io.CopyN(io.Discard, r, 100) }, true},
+		{"read after close", func(r *bodyReader) {
+			r.Close()
+			if n, err := r.Read(make([]byte, 10)); n != 0 || err != errBodyClosed {
+				panic(fmt.Sprintf("read after close: %d, %v", n, err))
+			}
+			if _, err := (bodyConn{&writeLog{}}).ReadFrom(&io.LimitedReader{R: r, N: 10}); err != errBodyClosed {
+				panic(fmt.Sprintf("ReadFrom after close: %v", err))
+			}
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := getBuffer()

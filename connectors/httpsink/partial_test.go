@@ -296,3 +296,29 @@ func TestRefusedRecordsDroppedPerDropOn(t *testing.T) {
 		t.Fatalf("reports %d, unacked %d, acked twice %d", len(sc.Reports()), sc.Unacked(), sc.DoubleAcked())
 	}
 }
+
+// A request that retried before its partial rejection does not leave the
+// task reported as retrying once the records sent again are delivered.
+func TestRetryBeforeAPartialRejectionIsCleared(t *testing.T) {
+	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case 1:
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[0]}}`))
+		}
+	})
+	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyBackoff, "1"))
+	put(t, task, sc, events("t", 3, 1)...)
+	flush(t, task)
+	if n := len(rec.requests()); n != 3 {
+		t.Fatalf("%d requests, want 3", n)
+	}
+	if err := sc.RetryingErr(); err != nil {
+		t.Fatalf("still retrying after the delivery: %v", err)
+	}
+	if got := reportedOffsets(sc); !slices.Equal(got, []int64{0}) {
+		t.Fatalf("reported offsets %v, want [0]", got)
+	}
+}

@@ -660,6 +660,9 @@ func (t *Task) send(q *request) {
 	defer t.wg.Done()
 	out, err := t.deliver(q)
 	if out == partial {
+		// q's own retries are over; ending them now lets a delivery of
+		// the records sent again clear the task's retry note.
+		t.settleRetry(q, false)
 		out, err = t.settlePartial(q)
 	}
 	switch out {
@@ -765,6 +768,9 @@ func (t *Task) deliver(q *request) (outcome, error) {
 	}
 	resp, err := rc.Do(req)
 	if err != nil {
+		if resp != nil { // the retry check gave up on a response
+			resp.Body.Close()
+		}
 		if t.sendCtx.Err() != nil {
 			return aborted, err
 		}
