@@ -367,14 +367,20 @@ func (r *bodyReader) start() bool {
 	return !r.closed.Load()
 }
 
+// noteEnd records that the reader reached the end of the body; only the
+// goroutine reading calls it.
+func (r *bodyReader) noteEnd() {
+	if r.Reader.Len() == 0 {
+		r.done.Store(true)
+	}
+}
+
 func (r *bodyReader) Read(p []byte) (int, error) {
 	if !r.start() {
 		return 0, errBodyClosed
 	}
 	n, err := r.Reader.Read(p)
-	if r.Reader.Len() == 0 {
-		r.done.Store(true)
-	}
+	r.noteEnd()
 	return n, err
 }
 
@@ -383,9 +389,7 @@ func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
 		return 0, errBodyClosed
 	}
 	n, err := r.Reader.WriteTo(w)
-	if r.Reader.Len() == 0 {
-		r.done.Store(true)
-	}
+	r.noteEnd()
 	return n, err
 }
 
@@ -415,9 +419,7 @@ func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
 			}
 			n, err := c.Conn.Write(rest)
 			_, _ = br.Seek(int64(n), io.SeekCurrent)
-			if br.Len() == 0 {
-				br.done.Store(true)
-			}
+			br.noteEnd()
 			lr.N -= int64(n)
 			return int64(n), err
 		}

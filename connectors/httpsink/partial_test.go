@@ -60,6 +60,21 @@ func amplitudeBody(t *testing.T, b []byte) (string, []string) {
 	return body.APIKey, events
 }
 
+// settled checks how many requests the server got, which offsets went to
+// Report, and that every record was acknowledged exactly once.
+func settled(t *testing.T, rec *recorder, sc *connecttest.SinkContext, requests int, reported ...int64) {
+	t.Helper()
+	if n := len(rec.requests()); n != requests {
+		t.Fatalf("%d requests, want %d", n, requests)
+	}
+	if got := reportedOffsets(sc); !slices.Equal(got, reported) {
+		t.Fatalf("reported offsets %v, want %v", got, reported)
+	}
+	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
+		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
+	}
+}
+
 func reportedOffsets(sc *connecttest.SinkContext) []int64 {
 	var offs []int64
 	for _, r := range sc.Reports() {
@@ -74,19 +89,15 @@ func reportedOffsets(sc *connecttest.SinkContext) []int64 {
 func TestAmplitudeRejectedEventsGoToReportAndTheRestIsSentAgain(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		if n == 0 {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"error":"Invalid field values on some events","events_with_invalid_fields":{"time":[1,3]},"events_with_missing_fields":{"event_type":[3]}}`))
+			http.Error(w, `{"code":400,"error":"Invalid field values on some events","events_with_invalid_fields":{"time":[1,3]},"events_with_missing_fields":{"event_type":[3]}}`, http.StatusBadRequest)
 		}
 	})
 	task, sc := startTask(t, cfg(rec.URL+"/2/httpapi", keyBodyFormat, "json", keyMaxSize, "5", keyCompression, "gzip",
 		keyEnvelope, `{"api_key": "amp_key", "events": "${records}"}`, keyPartial, "amplitude", keyIdempotency, "Idempotency-Key"))
 	put(t, task, sc, events("t", 5, 1)...)
 	flush(t, task)
-
+	settled(t, rec, sc, 2, 1, 3)
 	reqs := rec.requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d requests, want 2", len(reqs))
-	}
 	if _, first := amplitudeBody(t, reqs[0].Body); !slices.Equal(first, []string{"e0", "e1", "e2", "e3", "e4"}) {
 		t.Fatalf("first request held %v", first)
 	}
@@ -100,17 +111,11 @@ func TestAmplitudeRejectedEventsGoToReportAndTheRestIsSentAgain(t *testing.T) {
 	if k0, k1 := reqs[0].Header.Get("Idempotency-Key"), reqs[1].Header.Get("Idempotency-Key"); k0 == "" || k0 == k1 {
 		t.Errorf("idempotency keys %q and %q: the second request holds other records and needs its own", k0, k1)
 	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{1, 3}) {
-		t.Fatalf("reported offsets %v, want [1 3]", got)
-	}
 	var de *DeliveryError
 	err := sc.Reports()[0].Err
 	if !errors.As(err, &de) || de.Status != 400 || !strings.Contains(de.Body, "events_with_invalid_fields") ||
 		!strings.Contains(err.Error(), "amplitude rejected 2 of the request's 5 records") {
 		t.Fatalf("report error: %v", err)
-	}
-	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
 	}
 }
 
@@ -118,21 +123,12 @@ func TestAmplitudeRejectedEventsGoToReportAndTheRestIsSentAgain(t *testing.T) {
 // failed ones go to Report, and nothing is sent again.
 func TestMixpanelFailedRecordsGoToReport(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"code":400,"error":"some data points in the request failed validation","failed_records":[{"index":2,"$insert_id":"x","field":"properties.time","message":"'properties.time' is invalid"}],"num_records_imported":4,"status":"Bad Request"}`))
+		http.Error(w, `{"code":400,"error":"some data points in the request failed validation","failed_records":[{"index":2,"$insert_id":"x","field":"properties.time","message":"'properties.time' is invalid"}],"num_records_imported":4,"status":"Bad Request"}`, http.StatusBadRequest)
 	})
 	task, sc := startTask(t, cfg(rec.URL+"/import?strict=1", keyBodyFormat, "json", keyMaxSize, "5", keyPartial, "mixpanel"))
 	put(t, task, sc, events("t", 5, 1)...)
 	flush(t, task)
-	if n := len(rec.requests()); n != 1 {
-		t.Fatalf("%d requests, want 1", n)
-	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{2}) {
-		t.Fatalf("reported offsets %v, want [2]", got)
-	}
-	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
-	}
+	settled(t, rec, sc, 1, 2)
 }
 
 // A 400 that lists no records, or an index the request does not have, fails
@@ -145,18 +141,12 @@ func TestPartialFailureWithoutAListFailsTheWholeRequest(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
-				w.WriteHeader(http.StatusBadRequest)
-				w.Write([]byte(tc.body))
+				http.Error(w, tc.body, http.StatusBadRequest)
 			})
 			task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "5", keyPartial, tc.format))
 			put(t, task, sc, events("t", 5, 1)...)
 			flush(t, task)
-			if n := len(rec.requests()); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-			if got := reportedOffsets(sc); !slices.Equal(got, []int64{0, 1, 2, 3, 4}) {
-				t.Fatalf("reported offsets %v, want all five", got)
-			}
+			settled(t, rec, sc, 1, 0, 1, 2, 3, 4)
 		})
 	}
 }
@@ -166,8 +156,7 @@ func TestPartialFailureWithoutAListFailsTheWholeRequest(t *testing.T) {
 func TestAmplitudeRequestSentAgainFails(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		if n == 0 {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"events_with_missing_fields":{"event_type":[0]}}`))
+			http.Error(w, `{"code":400,"events_with_missing_fields":{"event_type":[0]}}`, http.StatusBadRequest)
 			return
 		}
 		http.Error(w, "overloaded", http.StatusServiceUnavailable)
@@ -176,20 +165,12 @@ func TestAmplitudeRequestSentAgainFails(t *testing.T) {
 		keyMaxRetries, "1", keyBackoff, "1"))
 	put(t, task, sc, events("t", 3, 1)...)
 	flush(t, task)
-	if n := len(rec.requests()); n != 3 { // the batch, the rest, one retry of the rest
-		t.Fatalf("%d requests, want 3", n)
-	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{0, 1, 2}) {
-		t.Fatalf("reported offsets %v, want [0 1 2]", got)
-	}
+	settled(t, rec, sc, 3, 0, 1, 2) // the batch, the rest, one retry of the rest
 	msg := sc.Reports()[0].Err.Error()
 	for _, want := range []string{"amplitude rejected 1 of the request's 3 records", "the other 2 records", "status 503"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
-	}
-	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
 	}
 }
 
@@ -222,29 +203,19 @@ func TestIdempotencyKeyNamesExactlyTheRecords(t *testing.T) {
 func TestAmplitudeRefusesPartOfTheRecordsSentAgain(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		if n < 2 { // refuse the first event of the request, twice
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[0]}}`))
+			http.Error(w, `{"code":400,"events_with_invalid_fields":{"time":[0]}}`, http.StatusBadRequest)
 		}
 	})
 	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "5", keyPartial, "amplitude",
 		keyEnvelope, `{"api_key": "k", "events": "${records}"}`))
 	put(t, task, sc, events("t", 5, 1)...)
 	flush(t, task)
-	reqs := rec.requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d requests, want 3", len(reqs))
-	}
-	if _, last := amplitudeBody(t, reqs[2].Body); !slices.Equal(last, []string{"e2", "e3", "e4"}) {
+	settled(t, rec, sc, 3, 0, 1)
+	if _, last := amplitudeBody(t, rec.requests()[2].Body); !slices.Equal(last, []string{"e2", "e3", "e4"}) {
 		t.Fatalf("third request held %v, want [e2 e3 e4]", last)
-	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{0, 1}) {
-		t.Fatalf("reported offsets %v, want [0 1]", got)
 	}
 	if msg := sc.Reports()[0].Err.Error(); !strings.Contains(msg, "then:") {
 		t.Errorf("error %q does not carry both refusals", msg)
-	}
-	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
 	}
 }
 
@@ -254,8 +225,7 @@ func TestRetryOfTheRecordsSentAgainIsCleared(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		switch n {
 		case 0:
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[1]}}`))
+			http.Error(w, `{"code":400,"events_with_invalid_fields":{"time":[1]}}`, http.StatusBadRequest)
 		case 1:
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 		}
@@ -263,17 +233,9 @@ func TestRetryOfTheRecordsSentAgainIsCleared(t *testing.T) {
 	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyBackoff, "1"))
 	put(t, task, sc, events("t", 3, 1)...)
 	flush(t, task)
-	if n := len(rec.requests()); n != 3 {
-		t.Fatalf("%d requests, want 3", n)
-	}
+	settled(t, rec, sc, 3, 1)
 	if err := sc.RetryingErr(); err != nil {
 		t.Fatalf("still retrying after the delivery: %v", err)
-	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{1}) {
-		t.Fatalf("reported offsets %v, want [1]", got)
-	}
-	if sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("unacked %d, acked twice %d", sc.Unacked(), sc.DoubleAcked())
 	}
 }
 
@@ -282,19 +244,13 @@ func TestRetryOfTheRecordsSentAgainIsCleared(t *testing.T) {
 func TestRefusedRecordsDroppedPerDropOn(t *testing.T) {
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		if n == 0 {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"events_with_missing_fields":{"event_type":[2]}}`))
+			http.Error(w, `{"code":400,"events_with_missing_fields":{"event_type":[2]}}`, http.StatusBadRequest)
 		}
 	})
 	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyDropOn, "400"))
 	put(t, task, sc, events("t", 3, 1)...)
 	flush(t, task)
-	if n := len(rec.requests()); n != 2 {
-		t.Fatalf("%d requests, want 2", n)
-	}
-	if len(sc.Reports()) != 0 || sc.Unacked() != 0 || sc.DoubleAcked() != 0 {
-		t.Fatalf("reports %d, unacked %d, acked twice %d", len(sc.Reports()), sc.Unacked(), sc.DoubleAcked())
-	}
+	settled(t, rec, sc, 2)
 }
 
 // A request that retried before its partial rejection does not leave the
@@ -305,20 +261,14 @@ func TestRetryBeforeAPartialRejectionIsCleared(t *testing.T) {
 		case 0:
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 		case 1:
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"code":400,"events_with_invalid_fields":{"time":[0]}}`))
+			http.Error(w, `{"code":400,"events_with_invalid_fields":{"time":[0]}}`, http.StatusBadRequest)
 		}
 	})
 	task, sc := startTask(t, cfg(rec.URL, keyBodyFormat, "json", keyMaxSize, "3", keyPartial, "amplitude", keyBackoff, "1"))
 	put(t, task, sc, events("t", 3, 1)...)
 	flush(t, task)
-	if n := len(rec.requests()); n != 3 {
-		t.Fatalf("%d requests, want 3", n)
-	}
+	settled(t, rec, sc, 3, 0)
 	if err := sc.RetryingErr(); err != nil {
 		t.Fatalf("still retrying after the delivery: %v", err)
-	}
-	if got := reportedOffsets(sc); !slices.Equal(got, []int64{0}) {
-		t.Fatalf("reported offsets %v, want [0]", got)
 	}
 }
