@@ -45,13 +45,13 @@ func int32Between(min int64) func(any) error {
 // consumerOverrideSpec is ConsumerSpec under consumer.override., without
 // defaults: an unset key keeps the worker's value.
 var consumerOverrideSpec = func() *connect.ConfigSpec {
-	out := connect.NewSpec()
-	for _, k := range ConsumerSpec.Prefixed("consumer.override.", "Consumer").Keys() {
-		k.Doc = fmt.Sprintf("This connector's %s (the worker's consumer.%s by default).", k.Name[len("consumer.override."):], k.Name[len("consumer.override."):])
-		k.Default = ""
-		out = out.With(connect.NewSpec(k))
+	var keys []connect.ConfigKey
+	for _, k := range ConsumerSpec.Keys() {
+		k.Doc = fmt.Sprintf("This connector's %s (the worker's consumer.%s by default).", k.Name, k.Name)
+		k.Name, k.Group, k.Default = "consumer.override."+k.Name, "Consumer", ""
+		keys = append(keys, k)
 	}
-	return out
+	return connect.NewSpec(keys...)
 }()
 
 // consumerSettings are the resolved consumer settings of one sink task.

@@ -100,9 +100,9 @@ func (t *Task) settlePartial(q *request) (outcome, error) {
 				rest = append(rest, r)
 			}
 		}
-		derr := &DeliveryError{Method: cur.method, URL: redactURL(cur.target.url), Status: http.StatusBadRequest,
-			Body: excerpt(rej.text), Attempts: max(rej.attempts, 1), Records: describeRecords(refused),
-			Err: fmt.Errorf("%s rejected %d of the request's %d records", t.s.partial, len(refused), len(cur.records))}
+		derr := t.deliveryError(cur, http.StatusBadRequest, rej.text, rej.attempts,
+			fmt.Errorf("%s rejected %d of the request's %d records", t.s.partial, len(refused), len(cur.records)))
+		derr.Records = describeRecords(refused) // the error is theirs, not the whole request's
 		if t.s.dropOn.has(http.StatusBadRequest) {
 			t.log.Warn("http sink: dropping records per "+keyDropOn, "error", derr)
 			connect.AckAll(refused)
