@@ -147,10 +147,13 @@ func startWorker(t *testing.T, name, bootstrap string, extra ...string) *worker 
 		"--set", "offset.storage.partitions=2",
 	}
 	w := &worker{proc: startProc(t, name, append(args, extra...)...), url: "http://127.0.0.1:" + strconv.Itoa(port), id: "127.0.0.1:" + strconv.Itoa(port)}
+	// GET /connectors answers while the worker is still reading the
+	// internal topics and joining the group (writes get 409 then); /health
+	// says 200 only once it is ready.
 	checkFor(t, 60*time.Second, 100*time.Millisecond, func() error {
-		_, code, err := httpDo(http.MethodGet, w.url+"/connectors", nil)
+		_, code, err := httpDo(http.MethodGet, w.url+"/health", nil)
 		if err != nil || code != 200 {
-			return fmt.Errorf("worker %s not serving: %v %d", name, err, code)
+			return fmt.Errorf("worker %s not ready: %v %d", name, err, code)
 		}
 		return nil
 	})
