@@ -13,7 +13,10 @@
 //     counts the array elements (ground truth at the sink);
 //   - http-gzip: the same with request.compression=gzip (the receiver
 //     gunzips every body);
-//   - file: the same worker process running the file sink (lines counted).
+//   - file: the same worker process running the file sink (lines counted);
+//   - es: the Elasticsearch sink (key.ignore=true, batch.size -batch) into
+//     the same receiver answering bulk requests as Elasticsearch does when
+//     every item succeeded: the sink's own cost, not a cluster's.
 //
 // The drain rate is records / (last record - first record) at the sink. The
 // sink's memory is the worker process's VmRSS, sampled every 20 ms while it
@@ -117,9 +120,9 @@ func main() {
 				os.Exit(2)
 			}
 			switch base {
-			case "bare", "http", "http-gzip", "file":
+			case "bare", "http", "http-gzip", "file", "es":
 			default:
-				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, file)\n", c)
+				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, file, es)\n", c)
 				os.Exit(2)
 			}
 			o.cases = append(o.cases, c)
@@ -362,6 +365,17 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 		if cs == "http-gzip" {
 			cfg["request.compression"] = "gzip"
 		}
+	case "es":
+		if rcv, err = newReceiver(int64(o.records), o.verify); err != nil {
+			return result{}, err
+		}
+		defer rcv.close()
+		cfg["connector.class"] = "elasticsearch-sink"
+		cfg["connection.url"] = strings.TrimSuffix(rcv.url, "/ingest")
+		cfg["key.ignore"] = "true"
+		cfg["batch.size"] = strconv.Itoa(o.batch)
+		cfg["max.in.flight.requests"] = strconv.Itoa(o.inFlight)
+		cfg["linger.ms"] = strconv.Itoa(o.linger)
 	case "file":
 		cfg["connector.class"] = "file-sink"
 		cfg["file"] = out

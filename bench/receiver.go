@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,10 @@ func newReceiver(want int64, verify bool) (*receiver, error) {
 func (r *receiver) close() { r.srv.Close() }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodHead {
+		w.WriteHeader(200) // the Elasticsearch sink checking that its index exists
+		return
+	}
 	now := time.Now().UnixNano()
 	r.firstNano.CompareAndSwap(0, now)
 	wire := bufPool.Get().(*bytes.Buffer)
@@ -92,8 +97,15 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		body = plain.Bytes()
 	}
 	r.bodyBytes.Add(int64(len(body)))
-	n, ok := countEvents(body)
-	if r.verify {
+	bulk := strings.HasSuffix(req.URL.Path, "/_bulk")
+	var n int
+	var ok bool
+	if bulk {
+		n, ok = countBulk(body)
+	} else {
+		n, ok = countEvents(body)
+	}
+	if r.verify && !bulk {
 		m, arr := countArray(body)
 		ok = ok && arr && m == n && json.Valid(body)
 	}
@@ -109,7 +121,25 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			close(r.done)
 		})
 	}
+	if bulk {
+		// What Elasticsearch answers when every item succeeded; the sink
+		// reads no further than "errors".
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(bulkOK)
+		return
+	}
 	w.WriteHeader(200)
+}
+
+var bulkOK = []byte(`{"took":1,"errors":false,"items":[]}`)
+
+// countBulk counts the datagen events in an Elasticsearch bulk body
+// (NDJSON: an action line, then the document).
+func countBulk(b []byte) (int, bool) {
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		return 0, false
+	}
+	return bytes.Count(b, eventStart), true
 }
 
 var eventStart = []byte(`{"event_id":`)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spur-connect/spur/connect"
 	"github.com/spur-connect/spur/connectors/datagen"
+	"github.com/spur-connect/spur/connectors/elasticsearch"
 	"github.com/spur-connect/spur/connectors/file"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
@@ -20,7 +21,7 @@ import (
 
 func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 	reg := connect.NewRegistry()
-	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), httpsink.Plugins(), mqtt.Plugins()} {
+	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), elasticsearch.Plugins(), httpsink.Plugins(), mqtt.Plugins()} {
 		reg.MustRegister(ps...)
 	}
 	plugin := func(name string) *connect.ConfigSpec {
@@ -31,12 +32,13 @@ func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 		return p.Spec
 	}
 	docs := map[string]map[string]*connect.ConfigSpec{
-		"worker-config.md":          {"worker": runtime.WorkerSpec},
-		"connector-config.md":       {"connectors": runtime.SinkSpec.With(runtime.SourceSpec)},
-		"connectors/datagen.md":     {"datagen": plugin("datagen")},
-		"connectors/file.md":        {"file-source": plugin("file-source"), "file-sink": plugin("file-sink")},
-		"connectors/http-sink.md":   {"http-sink": plugin("http-sink")},
-		"connectors/mqtt-source.md": {"mqtt-source": plugin("mqtt-source")},
+		"worker-config.md":                 {"worker": runtime.WorkerSpec},
+		"connector-config.md":              {"connectors": runtime.SinkSpec.With(runtime.SourceSpec)},
+		"connectors/datagen.md":            {"datagen": plugin("datagen")},
+		"connectors/file.md":               {"file-source": plugin("file-source"), "file-sink": plugin("file-sink")},
+		"connectors/http-sink.md":          {"http-sink": plugin("http-sink")},
+		"connectors/elasticsearch-sink.md": {"elasticsearch-sink": plugin("elasticsearch-sink")},
+		"connectors/mqtt-source.md":        {"mqtt-source": plugin("mqtt-source")},
 	}
 	for path, specs := range docs {
 		b, err := os.ReadFile(path)

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spur-connect/spur/connect"
 	"github.com/spur-connect/spur/connectors/datagen"
+	"github.com/spur-connect/spur/connectors/elasticsearch"
 	"github.com/spur-connect/spur/connectors/file"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
@@ -18,6 +19,7 @@ func newRegistry() (*connect.Registry, error) {
 		transforms.Plugins(),
 		datagen.Plugins(),
 		file.Plugins(),
+		elasticsearch.Plugins(),
 		httpsink.Plugins(),
 		mqtt.Plugins(),
 	} {

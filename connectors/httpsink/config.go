@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
+	"github.com/spur-connect/spur/connectors/internal/tlsconf"
 )
 
 // Config keys. Names follow Confluent's HTTP sink where it has the key;
@@ -140,7 +141,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyOAuthHeaderSep, Default: "|", Importance: connect.Low, Group: gAuth, Validate: connect.NonEmpty, Doc: "Separator of oauth2.client.headers."},
 
 	// TLS
-	connect.ConfigKey{Name: keyProtocols, Type: connect.TypeList, Default: "TLSv1.2,TLSv1.3", Importance: connect.Low, Group: gTLS, Validate: validProtocols,
+	connect.ConfigKey{Name: keyProtocols, Type: connect.TypeList, Default: "TLSv1.2,TLSv1.3", Importance: connect.Low, Group: gTLS, Validate: tlsconf.ValidProtocols,
 		Doc: "TLS versions allowed (TLSv1.2, TLSv1.3; TLSv1 and TLSv1.1 are accepted but discouraged)."},
 	connect.ConfigKey{Name: keyProtocol, Default: "TLSv1.3", Importance: connect.Low, Group: gTLS,
 		Doc: "Accepted for compatibility; Go negotiates the best version within https.ssl.enabled.protocols."},
@@ -660,19 +661,6 @@ func validPath(v any) error {
 	}
 	_, err := parsePath(strings.TrimPrefix(s, "value."))
 	return err
-}
-
-func validProtocols(v any) error {
-	list, _ := v.([]string)
-	for _, p := range list {
-		if _, ok := tlsVersions[p]; !ok {
-			return fmt.Errorf("unknown protocol %q: expected TLSv1.2 or TLSv1.3", p)
-		}
-	}
-	if len(list) == 0 {
-		return fmt.Errorf("must name at least one protocol")
-	}
-	return nil
 }
 
 func nonNegative(v any) error {
