@@ -100,9 +100,9 @@ func (t *Task) appendItem(dst []byte, r *connect.Record, index string) ([]byte, 
 	case !s.autoIDs || o == opDelete:
 		// topic+partition+offset: unique per record, so a retry or a
 		// replay after a crash rewrites the same document.
-		dst = append(dst, `,"_id":"`...)
-		dst = appendEscapedTopic(dst, r.Topic)
-		dst = append(dst, '+')
+		dst = append(dst, `,"_id":`...)
+		dst = connect.AppendJSONString(dst, r.Topic)
+		dst[len(dst)-1] = '+' // in place of the closing quote
 		dst = strconv.AppendInt(dst, int64(r.Partition), 10)
 		dst = append(dst, '+')
 		dst = strconv.AppendInt(dst, r.Offset, 10)
@@ -280,14 +280,6 @@ func lookup(m map[string]any, path []string) (any, bool) {
 		}
 	}
 	return v, v != nil
-}
-
-// appendEscapedTopic appends a topic inside a JSON string. Topic names are
-// [a-zA-Z0-9._-], so nothing needs escaping, but a renamed topic (a
-// transform) might.
-func appendEscapedTopic(dst []byte, topic string) []byte {
-	q := connect.AppendJSONString(nil, topic)
-	return append(dst, q[1:len(q)-1]...)
 }
 
 func isInteger(b []byte) bool {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,9 +82,15 @@ func (c *client) bulk(ctx context.Context, body *buffer, n int) (*bulkResult, er
 	payload := body
 	if c.s.gzip {
 		payload = getBuffer(len(body.b) / 4)
-		zw, _ := gzip.NewWriterLevel(appender{payload}, gzip.BestSpeed)
-		zw.Write(body.b)
+		zw, _ := gzipPool.Get().(*gzip.Writer)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(appender{payload}, gzip.BestSpeed)
+		} else {
+			zw.Reset(appender{payload})
+		}
+		zw.Write(body.b) // appending cannot fail
 		zw.Close()
+		gzipPool.Put(zw)
 		defer payload.release()
 	}
 	rd := newBodyReader(payload)
@@ -117,6 +124,9 @@ func (c *client) bulk(ctx context.Context, body *buffer, n int) (*bulkResult, er
 	res.retryAfter = retryAfter(resp)
 	return res, nil
 }
+
+// gzipPool keeps compressors: one holds several hundred KiB of tables.
+var gzipPool sync.Pool
 
 // appender is an io.Writer appending to a buffer.
 type appender struct{ x *buffer }

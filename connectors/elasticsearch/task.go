@@ -231,7 +231,7 @@ func (t *Task) newBatch() *batch {
 		size = min(size, t.s.bulkBytes+t.s.bulkBytes/8)
 	}
 	t.armLinger()
-	return &batch{buf: getBuffer(min(size, maxPooled))}
+	return &batch{buf: getBuffer(min(size, maxPooled)), items: make([]item, 0, min(t.s.batchSize, 4096))}
 }
 
 // refuse handles a record that cannot be written: dropped with
