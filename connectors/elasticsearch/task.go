@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
+	"github.com/spur-connect/spur/connectors/internal/condwait"
 )
 
 // Task is the Elasticsearch sink task. Put turns records into bulk items
@@ -387,20 +388,11 @@ func (t *Task) drainReports(ctx context.Context) bool {
 
 // wait waits for a change of the task's state or for ctx. mu is held.
 func (t *Task) wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() {
-		t.mu.Lock()
-		t.cond.Broadcast()
-		t.mu.Unlock()
-	})
-	t.cond.Wait()
-	stop()
+	err := condwait.Wait(ctx, t.cond)
 	if t.stopped {
 		return errors.New("elasticsearch sink: task stopped")
 	}
-	return ctx.Err()
+	return err
 }
 
 // deliver sends b until every item is settled: acknowledged, refused

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/spur-connect/spur/connect"
+	"github.com/spur-connect/spur/connectors/internal/condwait"
 )
 
 // Limits on what a task holds in memory besides the requests in flight.
@@ -570,20 +571,11 @@ func (t *Task) waitCapacity(ctx context.Context) error {
 
 // wait waits for a change of the task's state or for ctx. mu is held.
 func (t *Task) wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() {
-		t.mu.Lock()
-		t.cond.Broadcast()
-		t.mu.Unlock()
-	})
-	t.cond.Wait()
-	stop()
+	err := condwait.Wait(ctx, t.cond)
 	if t.stopped {
 		return errors.New("http-sink: task stopped")
 	}
-	return ctx.Err()
+	return err
 }
 
 // drainReports hands the records of one failed request to Report, in
