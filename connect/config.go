@@ -2,6 +2,7 @@ package connect
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -284,8 +285,17 @@ func (c Config) List(key string) []string {
 }
 
 // Millis returns an integer key that counts milliseconds as a duration.
+// Values beyond what a Duration holds (Kafka configs often say
+// Long.MAX_VALUE for "forever") saturate instead of overflowing.
 func (c Config) Millis(key string) time.Duration {
-	return time.Duration(c.Int(key)) * time.Millisecond
+	ms := c.Int(key)
+	switch {
+	case ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64
+	case ms < math.MinInt64/int64(time.Millisecond):
+		return math.MinInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // Prefixed returns the raw keys starting with prefix, with the prefix cut off.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/spur-connect/spur/connectors/internal/backoff"
 )
 
 const (
@@ -210,21 +210,11 @@ func retryAfter(resp *http.Response) time.Duration {
 	return 0
 }
 
-// backoff returns the wait before retry number attempt+1: Retry-After
-// when the last response had one, else exponential from base to most with
-// "equal jitter" (half fixed, half random).
-func backoff(base, most time.Duration, attempt int, res *bulkResult) time.Duration {
+// retryDelay returns the wait before retry number attempt+1: Retry-After
+// when the last response had one, else exponential from base to most.
+func retryDelay(base, most time.Duration, attempt int, res *bulkResult) time.Duration {
 	if res != nil && res.retryAfter > 0 {
 		return res.retryAfter
 	}
-	if base <= 0 {
-		return 0
-	}
-	d := base
-	for i := 0; i < attempt && d < most; i++ {
-		d *= 2
-	}
-	d = min(d, most)
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Exponential(base, most, attempt)
 }

@@ -441,7 +441,7 @@ func (t *Task) deliver(b *batch) ([]report, error) {
 			t.beginRetry(cause)
 		}
 		t.log.Warn("elasticsearch sink: retrying", "attempt", attempt+1, "items", len(items), "error", cause)
-		wait := backoff(t.s.backoff, t.s.backoffMax, attempt, res)
+		wait := retryDelay(t.s.backoff, t.s.backoffMax, attempt, res)
 		select {
 		case <-time.After(wait):
 		case <-t.sendCtx.Done():

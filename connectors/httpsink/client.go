@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/spur-connect/spur/connectors/internal/backoff"
 	"golang.org/x/time/rate"
 )
 
@@ -138,23 +138,17 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	return 0, false
 }
 
-// backoff returns the wait before retry number attempt+1 (attempt counts
+// retryDelay returns the wait before retry number attempt+1 (attempt counts
 // from 0): Retry-After when the response has one, else exponential from
 // base to most with "equal jitter" (half fixed, half random).
-func backoff(base, most time.Duration, constant bool, attempt int, resp *http.Response) time.Duration {
+func retryDelay(base, most time.Duration, constant bool, attempt int, resp *http.Response) time.Duration {
 	if d, ok := retryAfter(resp); ok {
 		return d
 	}
 	if constant || base <= 0 {
 		return base
 	}
-	d := base
-	for i := 0; i < attempt && d < most; i++ {
-		d *= 2
-	}
-	d = min(d, most)
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Exponential(base, most, attempt)
 }
 
 type basicAuth struct {

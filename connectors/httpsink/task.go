@@ -752,7 +752,7 @@ func (t *Task) deliver(q *request) (outcome, error) {
 			return t.retryable(resp.StatusCode), nil
 		},
 		Backoff: func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-			wait := backoff(lo, hi, t.s.constBackoff, attempt, resp)
+			wait := retryDelay(lo, hi, t.s.constBackoff, attempt, resp)
 			t.noteRetry(q, fmt.Errorf("http-sink: %s %s (records %s): attempt %d: %s; retrying in %s",
 				q.method, redactURL(q.target.url), describeRecords(q.records), attempts, lastProblem, wait.Round(time.Millisecond)))
 			return wait
