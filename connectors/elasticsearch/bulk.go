@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spur-connect/spur/connect"
 )
@@ -18,6 +19,9 @@ func indexName(topic string) string {
 	name := strings.ToLower(topic)
 	if len(name) > 255 {
 		name = name[:255]
+		for !utf8.ValidString(name) { // do not cut a character in half
+			name = name[:len(name)-1]
+		}
 	}
 	if strings.HasPrefix(name, "-") || strings.HasPrefix(name, "_") {
 		name = name[1:]
@@ -108,9 +112,13 @@ func (t *Task) appendItem(dst []byte, r *connect.Record, index string) ([]byte, 
 		dst = strconv.AppendInt(dst, r.Offset, 10)
 		dst = append(dst, '"')
 	}
-	if keyID && o != opUpdate {
+	if keyID && !s.upsert {
 		// The offset (or a header) is the version: a replayed or
-		// overtaken older write loses against a newer one.
+		// overtaken older write loses against a newer one. Not with
+		// upsert: updates carry no external version, so Elasticsearch
+		// counts the document's versions itself and a delete versioned
+		// by offset could be refused as old (one request at a time keeps
+		// the order there).
 		v := r.Offset
 		if s.versionHeader != "" {
 			var err error
@@ -150,8 +158,13 @@ func (t *Task) appendItem(dst []byte, r *connect.Record, index string) ([]byte, 
 	// Raw JSON may be pretty-printed. A newline can only be whitespace
 	// there (JSON strings escape it), and the bulk format ends a line at
 	// every newline, so each becomes a space.
-	for i := bytes.IndexByte(dst[doc:], '\n'); i >= 0; i = bytes.IndexByte(dst[doc:], '\n') {
-		dst[doc+i] = ' '
+	for i := doc; ; {
+		j := bytes.IndexByte(dst[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j
+		dst[i] = ' '
 	}
 	if o == opUpdate {
 		dst = append(dst, `,"doc_as_upsert":true}`...)
@@ -159,47 +172,68 @@ func (t *Task) appendItem(dst []byte, r *connect.Record, index string) ([]byte, 
 	return append(dst, '\n'), o, nil
 }
 
+// maxIDBytes is Elasticsearch's limit on a document id.
+const maxIDBytes = 512
+
 // appendKeyID appends the record key as a JSON string: a string, or an
-// integer, as Confluent's connector accepts.
+// integer, as Confluent's connector accepts. An id Elasticsearch would
+// refuse (empty, over 512 bytes, not UTF-8) is refused here, one record
+// at a time: in a bulk request it would fail the whole request.
 func appendKeyID(dst []byte, r *connect.Record) ([]byte, error) {
 	k := &r.Key
 	if k.IsNull() {
 		return dst, invalid("%s has a null key, and key.ignore=false makes the key the document id (set key.ignore=true for <topic>+<partition>+<offset> ids)", r.Coordinates())
 	}
-	if !k.Decoded() {
-		switch k.Format() {
-		case connect.FormatString:
-			raw, _ := k.Raw()
-			return connect.AppendJSONString(dst, raw), nil
-		case connect.FormatJSON:
-			raw, _ := k.Raw()
-			raw = bytes.TrimSpace(raw)
-			if len(raw) > 0 && raw[0] == '"' {
-				return append(dst, raw...), nil // already a JSON string
+	var id []byte
+	if !k.Decoded() && k.Format() == connect.FormatString {
+		id, _ = k.Raw()
+	} else if !k.Decoded() && k.Format() == connect.FormatJSON {
+		raw, _ := k.Raw()
+		raw = bytes.TrimSpace(raw)
+		switch {
+		case len(raw) > 0 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0:
+			id = raw[1 : len(raw)-1] // no escapes: the bytes are the id
+		case len(raw) > 0 && raw[0] == '"':
+			var str string
+			if err := json.Unmarshal(raw, &str); err != nil {
+				return dst, invalid("the key of %s: %v", r.Coordinates(), err)
 			}
-			if isInteger(raw) {
-				return connect.AppendJSONString(dst, raw), nil
-			}
+			id = []byte(str)
+		case isInteger(raw):
+			id = raw
+		default:
 			return dst, invalid("the key of %s is %s; a document id must be a string or an integer", r.Coordinates(), describeJSON(raw))
 		}
-	}
-	v, err := k.Value()
-	if err != nil {
-		return dst, invalid("the key of %s: %v", r.Coordinates(), err)
-	}
-	switch v := v.(type) {
-	case string:
-		return connect.AppendJSONString(dst, v), nil
-	case json.Number:
-		if isInteger([]byte(v)) {
-			return connect.AppendJSONString(dst, string(v)), nil
+	} else {
+		v, err := k.Value()
+		if err != nil {
+			return dst, invalid("the key of %s: %v", r.Coordinates(), err)
 		}
-	case int64:
-		return connect.AppendJSONString(dst, strconv.FormatInt(v, 10)), nil
-	case int:
-		return connect.AppendJSONString(dst, strconv.Itoa(v)), nil
+		switch v := v.(type) {
+		case string:
+			id = []byte(v)
+		case json.Number:
+			if !isInteger([]byte(v)) {
+				return dst, invalid("the key of %s is %s; a document id must be a string or an integer", r.Coordinates(), v)
+			}
+			id = []byte(v)
+		case int64:
+			id = strconv.AppendInt(nil, v, 10)
+		case int:
+			id = strconv.AppendInt(nil, int64(v), 10)
+		default:
+			return dst, invalid("the key of %s is a %T; a document id must be a string or an integer", r.Coordinates(), v)
+		}
 	}
-	return dst, invalid("the key of %s is a %T; a document id must be a string or an integer", r.Coordinates(), v)
+	switch {
+	case len(id) == 0:
+		return dst, invalid("the key of %s is empty; Elasticsearch refuses an empty document id", r.Coordinates())
+	case len(id) > maxIDBytes:
+		return dst, invalid("the key of %s is %d bytes; Elasticsearch refuses document ids over %d bytes", r.Coordinates(), len(id), maxIDBytes)
+	case !utf8.Valid(id):
+		return dst, invalid("the key of %s is not valid UTF-8 (%q); Elasticsearch refuses it as a document id", r.Coordinates(), excerpt(id))
+	}
+	return connect.AppendJSONString(dst, id), nil
 }
 
 // headerVersion reads external.version.header: a decimal long.

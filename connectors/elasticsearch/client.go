@@ -78,6 +78,12 @@ type bulkResult struct {
 // 200 responses are returned as errors (worth retrying); error statuses
 // are a result.
 func (c *client) bulk(ctx context.Context, body *buffer, n int) (*bulkResult, error) {
+	// read.timeout.ms bounds the wait for the response headers; this
+	// bounds the whole attempt, so a server that stalls while a body is
+	// sent or read cannot hold the task forever. A second per MiB covers
+	// the transfer of large requests.
+	ctx, cancel := context.WithTimeout(ctx, c.s.connTimeout+2*c.s.readTimeout+time.Duration(len(body.b)>>20+1)*time.Second)
+	defer cancel()
 	base := c.base()
 	payload := body
 	if c.s.gzip {

@@ -370,16 +370,23 @@ func newSettings(c connect.Config) (*settings, []connect.KeyError) {
 		bad(keyAutoIDs, "works with %s=insert only: an upsert needs the document's id", keyWriteMethod)
 	}
 	if s.onNull == "delete" {
-		if s.keyIgnore {
-			bad(keyOnNull, "delete needs the record key as the document id (%s=false)", keyKeyIgnore)
+		if s.keyIgnore || len(s.keyIgnoreFor) > 0 {
+			bad(keyOnNull, "delete needs the record key as the document id (%s=false and no %s)", keyKeyIgnore, keyTopicKeyIgnore)
 		}
 		if s.autoIDs {
 			bad(keyOnNull, "delete needs the record key as the document id, not %s", keyAutoIDs)
 		}
 	}
 
+	if s.versionHeader != "" && (s.keyIgnore || s.upsert || s.autoIDs) {
+		bad(keyVersionHeader, "versions apply to documents with key ids written with %s=insert only", keyWriteMethod)
+	}
+
 	// Proxy.
 	if host := strings.TrimSpace(c.String(keyProxyHost)); host != "" {
+		if strings.Contains(host, "/") || strings.Contains(host, ":") {
+			bad(keyProxyHost, "must be a host name or address, without scheme or port (%s holds the port)", keyProxyPort)
+		}
 		s.proxy = &url.URL{Scheme: "http", Host: fmt.Sprintf("%s:%d", host, c.Int(keyProxyPort))}
 		if u := c.String(keyProxyUser); u != "" {
 			s.proxy.User = url.UserPassword(u, c.String(keyProxyPassword))
@@ -420,9 +427,6 @@ func newSettings(c connect.Config) (*settings, []connect.KeyError) {
 	for _, f := range c.List(keyStreamTSField) {
 		s.tsFields = append(s.tsFields, strings.Split(strings.TrimPrefix(f, "value."), "."))
 	}
-	if len(s.tsFields) > 0 && s.streamType == "" {
-		bad(keyStreamTSField, "applies to data streams only (%s)", keyStreamType)
-	}
 	if u := strings.ToUpper(c.String(keyResourceUsage)); u != "DISABLED" && u != "" {
 		s.resourceKind = u
 		if s.streamType != "" {
@@ -458,6 +462,12 @@ func newSettings(c connect.Config) (*settings, []connect.KeyError) {
 		}
 	} else if len(c.List(keyResourceMapping)) > 0 {
 		bad(keyResourceMapping, "needs %s set to INDEX, DATASTREAM, ALIAS_INDEX or ALIAS_DATASTREAM", keyResourceUsage)
+	}
+	if len(s.tsFields) > 0 && !s.dataStreams() {
+		bad(keyStreamTSField, "applies to data streams only (%s, or %s=DATASTREAM)", keyStreamType, keyResourceUsage)
+	}
+	if s.onNull == "delete" && s.dataStreams() {
+		bad(keyOnNull, "data streams are append-only: documents cannot be deleted through them")
 	}
 	return s, errs
 }

@@ -83,9 +83,6 @@ func parseBulk(body []byte, n int) (items []bulkItem, err error) {
 			}
 		}
 	}
-	if errorsSeen && !anyErrors {
-		return nil, nil
-	}
 	return nil, fmt.Errorf("bulk response has no items: %s", excerpt(body))
 }
 

@@ -214,6 +214,9 @@ func (t *Task) add(ctx context.Context, r *connect.Record) error {
 		t.seal()
 		b, t.cur, start = next, next, 0
 	}
+	if len(b.items) == 0 {
+		t.armLinger()
+	}
 	b.items = append(b.items, item{r: r, op: o, start: start, end: len(b.buf.b)})
 	t.buffered++
 	t.itemBytes = t.itemBytes - t.itemBytes/64 + (len(b.buf.b)-start)/64 + 1
@@ -231,7 +234,6 @@ func (t *Task) newBatch() *batch {
 	if t.s.bulkBytes > 0 {
 		size = min(size, t.s.bulkBytes+t.s.bulkBytes/8)
 	}
-	t.armLinger()
 	return &batch{buf: getBuffer(min(size, maxPooled)), items: make([]item, 0, min(t.s.batchSize, 4096))}
 }
 
@@ -398,8 +400,11 @@ func (t *Task) wait(ctx context.Context) error {
 // deliver sends b until every item is settled: acknowledged, refused
 // (returned, to be reported) or out of retries (the error, fatal).
 func (t *Task) deliver(b *batch) ([]report, error) {
-	body, items := b.buf, b.items
-	var refused []report
+	return t.deliverItems(b.buf, b.items, nil)
+}
+
+// deliverItems sends the items in body; it releases body.
+func (t *Task) deliverItems(body *buffer, items []item, refused []report) ([]report, error) {
 	retried := false
 	defer func() {
 		body.release()
@@ -427,6 +432,26 @@ func (t *Task) deliver(b *batch) ([]report, error) {
 			body, items = next, nextItems
 		case retriableStatus(res.status):
 			cause = &RequestError{Status: res.status, Reason: responseError(res.body), Items: len(items)}
+		case res.status == http.StatusBadRequest || res.status == http.StatusRequestEntityTooLarge:
+			// Elasticsearch checks every item before it runs any, so one
+			// bad item (or one too large for http.max_content_length)
+			// fails the whole request: halve it until the culprit is
+			// alone, and hand that one to the error path.
+			reqErr := &RequestError{Status: res.status, Reason: responseError(res.body), Items: len(items)}
+			if len(items) == 1 {
+				return append(refused, report{items[0].r, reqErr}), nil
+			}
+			t.log.Warn("elasticsearch sink: bulk request refused as a whole; sending its halves apart", "items", len(items), "error", reqErr)
+			half := len(items) / 2
+			for _, part := range [][]item{items[:half], items[half:]} {
+				pb, pitems := rebuild(body, part)
+				var err error
+				refused, err = t.deliverItems(pb, pitems, refused)
+				if err != nil {
+					return refused, err
+				}
+			}
+			return refused, nil
 		default:
 			return refused, fmt.Errorf("%w; the records stay unacknowledged", &RequestError{Status: res.status, Reason: responseError(res.body), Items: len(items)})
 		}

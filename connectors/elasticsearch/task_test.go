@@ -1,11 +1,13 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -472,6 +474,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{[]string{keyBulkBytes, "10"}, keyBulkBytes},
 		{[]string{keyTrustLocation, "/x.pem"}, keyTrustLocation},
 		{[]string{keySecurity, "SSL", keyTrustLocation, "/does/not/exist.pem"}, keyTrustLocation},
+		{[]string{keyOnNull, "delete", keyTopicKeyIgnore, "a"}, keyOnNull},
+		{[]string{keyOnNull, "delete", keyStreamType, "LOGS", keyStreamDataset, "x"}, keyOnNull},
+		{[]string{keyVersionHeader, "v", keyKeyIgnore, "true"}, keyVersionHeader},
+		{[]string{keyProxyHost, "http://proxy"}, keyProxyHost},
 	}
 	for _, c := range cases {
 		raw := map[string]string{keyURLs: "http://127.0.0.1:9200"}
@@ -522,5 +528,100 @@ func TestTLSWithTrustStoreAndAPIKey(t *testing.T) {
 	checkSettled(t, sc)
 	if es.Count("t") != 3 || auth.Load() != "ApiKey c2VjcmV0" {
 		t.Fatalf("count %d, Authorization %v", es.Count("t"), auth.Load())
+	}
+}
+
+func TestIDsElasticsearchWouldRefuseAreRefusedOneByOne(t *testing.T) {
+	srv, task, sc := standIn(t, nil, keyOnNull, "delete")
+	long := `"` + strings.Repeat("x", 600) + `"`
+	put(t, task, sc, rec("t", 0, 0, `"ok1"`, `{"a":1}`), rec("t", 0, 1, long, `{"a":2}`), rec("t", 0, 2, `""`, ""),
+		rec("t", 0, 3, `"caf\u00e9"`, `{"a":3}`), rec("t", 0, 4, `"ok2"`, `{"a":4}`))
+	flush(t, task)
+	checkSettled(t, sc)
+	reps := sc.Reports()
+	if len(reps) != 2 || !strings.Contains(reps[0].Err.Error(), "over 512 bytes") || !strings.Contains(reps[1].Err.Error(), "empty document id") {
+		t.Fatalf("reports %v", reps)
+	}
+	if _, ok := srv.Doc("t", "café"); !ok || srv.Count("t") != 3 {
+		t.Fatalf("%d documents; café there: %v", srv.Count("t"), ok)
+	}
+}
+
+func TestRequestRefusedAsAWholeIsSplitToFindTheCulprit(t *testing.T) {
+	es := estest.New(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_bulk") {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Contains(body, []byte("poison")) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				io.WriteString(w, `{"error":{"type":"content_too_long_exception","reason":"entity too large"},"status":413}`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		es.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	task, sc := startTask(t, cfg(srv.URL, keyKeyIgnore, "true", keyBatchSize, "100"))
+	recs := events("t", 40, 1, 0)
+	recs[17] = rec("t", 0, 17, "", `{"poison":true}`)
+	put(t, task, sc, recs...)
+	flush(t, task)
+	checkSettled(t, sc)
+	reps := sc.Reports()
+	if len(reps) != 1 || reps[0].Record.Offset != 17 || !strings.Contains(reps[0].Err.Error(), "413") {
+		t.Fatalf("reports %v", reps)
+	}
+	if es.Count("t") != 39 {
+		t.Fatalf("%d documents", es.Count("t"))
+	}
+}
+
+func TestUpsertTombstonesDelete(t *testing.T) {
+	srv, task, sc := standIn(t, nil, keyWriteMethod, "upsert", keyOnNull, "delete")
+	put(t, task, sc, rec("t", 0, 0, `"c1"`, `{"a":1}`), rec("t", 0, 1, `"c1"`, `{"b":1}`), rec("t", 0, 2, `"c1"`, `{"c":1}`))
+	flush(t, task)
+	put(t, task, sc, rec("t", 0, 3, `"c1"`, ""))
+	flush(t, task)
+	checkSettled(t, sc)
+	if _, ok := srv.Doc("t", "c1"); ok || len(sc.Reports()) != 0 {
+		t.Fatalf("c1 still there after its tombstone (reports %v)", sc.Reports())
+	}
+}
+
+func TestLingerAfterARefusedFirstRecord(t *testing.T) {
+	srv, task, sc := standIn(t, nil, keyKeyIgnore, "true", keyLinger, "20")
+	put(t, task, sc, rec("t", 0, 0, "", `[1]`), rec("t", 0, 1, "", `{"a":1}`))
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Count("t") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the record after a refused one was not sent by the linger timer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStalledResponseIsRetried(t *testing.T) {
+	es := estest.New(t)
+	release := make(chan struct{})
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_bulk") && n.Add(1) == 1 {
+			w.WriteHeader(http.StatusOK) // headers, then nothing
+			w.(http.Flusher).Flush()
+			<-release
+			return
+		}
+		es.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close, which waits for the handler
+	task, sc := startTask(t, cfg(srv.URL, keyKeyIgnore, "true", keyConnTimeout, "100", keyReadTimeout, "100", keyBackoff, "1"))
+	put(t, task, sc, events("t", 5, 1, 0)...)
+	flush(t, task)
+	checkSettled(t, sc)
+	if es.Count("t") != 5 || n.Load() < 2 {
+		t.Fatalf("%d documents after %d requests", es.Count("t"), n.Load())
 	}
 }
