@@ -246,6 +246,20 @@ func SplitList(s string) []string {
 // Raw returns the map the config was parsed from.
 func (c Config) Raw() map[string]string { return c.raw }
 
+// CopyPerTask returns the connector config once for each of n tasks (at
+// least one), for connectors whose tasks all run the same config and
+// share the work by Kafka partition assignment.
+func CopyPerTask(c Config, n int) []map[string]string {
+	out := make([]map[string]string, max(n, 1))
+	for i := range out {
+		out[i] = make(map[string]string, len(c.raw))
+		for k, v := range c.raw {
+			out[i][k] = v
+		}
+	}
+	return out
+}
+
 // Spec returns the spec the config was parsed with.
 func (c Config) Spec() *ConfigSpec { return c.spec }
 

@@ -49,3 +49,20 @@ func TestRegistryResolvesClassNamesAndAliases(t *testing.T) {
 		t.Fatal("sink accepted as source")
 	}
 }
+
+func TestCopyPerTask(t *testing.T) {
+	c, errs := NewSpec(ConfigKey{Name: "a", Default: "x"}).Parse(map[string]string{"a": "y", "other": "z"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for n, want := range map[int]int{0: 1, 1: 1, 3: 3} {
+		out := CopyPerTask(c, n)
+		if len(out) != want {
+			t.Fatalf("CopyPerTask(%d) gave %d configs", n, len(out))
+		}
+		out[0]["a"] = "changed" // each task's map is its own
+		if c.Raw()["a"] != "y" || out[len(out)-1]["other"] != "z" {
+			t.Fatalf("CopyPerTask(%d): %v, raw %v", n, out, c.Raw())
+		}
+	}
+}

@@ -8,8 +8,6 @@
 package elasticsearch
 
 import (
-	"maps"
-
 	"github.com/spur-connect/spur/connect"
 )
 
@@ -49,9 +47,5 @@ func (Connector) Validate(cfg connect.Config) []connect.KeyError {
 
 // TaskConfigs gives each task a copy of the connector config.
 func (Connector) TaskConfigs(cfg connect.Config, maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, max(maxTasks, 1))
-	for i := range out {
-		out[i] = maps.Clone(cfg.Raw())
-	}
-	return out, nil
+	return connect.CopyPerTask(cfg, maxTasks), nil
 }

@@ -123,11 +123,7 @@ type oneTask struct{}
 func (oneTask) Validate(connect.Config) []connect.KeyError { return nil }
 
 func (oneTask) TaskConfigs(cfg connect.Config, _ int) ([]map[string]string, error) {
-	m := make(map[string]string, len(cfg.Raw()))
-	for k, v := range cfg.Raw() {
-		m[k] = v
-	}
-	return []map[string]string{m}, nil
+	return connect.CopyPerTask(cfg, 1), nil
 }
 
 func atLeastInt(min, max int64) func(any) error {

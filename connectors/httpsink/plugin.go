@@ -7,8 +7,6 @@
 package httpsink
 
 import (
-	"maps"
-
 	"github.com/spur-connect/spur/connect"
 )
 
@@ -49,9 +47,5 @@ func (Connector) Validate(cfg connect.Config) []connect.KeyError {
 // TaskConfigs gives each task a copy of the connector config: records are
 // spread over tasks by Kafka partition assignment.
 func (Connector) TaskConfigs(cfg connect.Config, maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, max(maxTasks, 1))
-	for i := range out {
-		out[i] = maps.Clone(cfg.Raw())
-	}
-	return out, nil
+	return connect.CopyPerTask(cfg, maxTasks), nil
 }
