@@ -46,7 +46,7 @@ func SinkGroup(c *ConnectorConfig) string {
 }
 
 // ConnectorOffsets returns a connector's offsets: for a source, what the
-// offsets topic holds for it; for a sink, the committed offsets of its
+// offsets topic holds for it now; for a sink, the committed offsets of its
 // consumer group. Sorted, so the output is stable.
 func (w *Worker) ConnectorOffsets(ctx context.Context, name string) ([]OffsetEntry, error) {
 	c, ok := w.configs.snapshot().Connectors[name]
@@ -56,6 +56,12 @@ func (w *Worker) ConnectorOffsets(ctx context.Context, name string) ([]OffsetEnt
 	out := []OffsetEntry{}
 	switch w.ConnectorType(name) {
 	case "source":
+		// Read what other workers wrote up to now first, as Kafka Connect
+		// does: a task on another worker may have committed an offset the
+		// local copy of the offsets topic has not read yet.
+		if err := w.offsets.log.readToEnd(ctx); err != nil {
+			return nil, fmt.Errorf("reading the offsets topic: %w", err)
+		}
 		offs := w.offsets.all(name)
 		sort.Slice(offs, func(i, j int) bool { return canonical(offs[i].Partition) < canonical(offs[j].Partition) })
 		for _, o := range offs {
