@@ -1,13 +1,10 @@
 package elasticsearch
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,27 +17,8 @@ import (
 // and starts a task on a fake sink context.
 func startTask(t testing.TB, cfg map[string]string) (*Task, *connecttest.SinkContext) {
 	t.Helper()
-	c, errs := Spec().Parse(cfg)
-	if len(errs) > 0 {
-		t.Fatalf("config: %v", errs)
-	}
-	if kerrs := (Connector{}).Validate(c); len(kerrs) > 0 {
-		t.Fatalf("validate: %v", connect.ConfigErrors(kerrs))
-	}
-	sc := &connecttest.SinkContext{Name: "es", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if testing.Verbose() {
-		sc.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
 	task := NewTask()
-	if err := task.Start(context.Background(), c, sc); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		task.Stop(ctx)
-	})
-	return task, sc
+	return task, connecttest.StartSink(t, Plugins()[0], task, "es", cfg)
 }
 
 func cfg(url string, kv ...string) map[string]string {
@@ -75,24 +53,6 @@ func events(topic string, n, partitions, keys int) []*connect.Record {
 		out[i] = rec(topic, p, int64(i/partitions), key, fmt.Sprintf(`{"event":"e%d","n":%d,"p":%d}`, i, i, p))
 	}
 	return out
-}
-
-func put(t testing.TB, task *Task, sc *connecttest.SinkContext, records ...*connect.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := task.Put(ctx, sc.Track(records...)); err != nil {
-		t.Fatalf("Put: %v", err)
-	}
-}
-
-func flush(t testing.TB, task *Task) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := task.Flush(ctx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
 }
 
 // checkSettled fails unless every tracked record was acknowledged exactly
@@ -168,3 +128,8 @@ func uniqueTopic(t testing.TB, c cluster, prefix string) string {
 	t.Cleanup(func() { c.call(http.MethodDelete, "/"+indexName(name)) })
 	return name
 }
+
+var (
+	put   = connecttest.Put
+	flush = connecttest.Flush
+)

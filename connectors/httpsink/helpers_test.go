@@ -3,14 +3,11 @@ package httpsink
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -80,27 +77,8 @@ func (rec *recorder) requests() []received {
 // and starts a task on a fake sink context.
 func startTask(t testing.TB, cfg map[string]string) (*Task, *connecttest.SinkContext) {
 	t.Helper()
-	c, errs := Spec().Parse(cfg)
-	if len(errs) > 0 {
-		t.Fatalf("config: %v", errs)
-	}
-	if kerrs := (Connector{}).Validate(c); len(kerrs) > 0 {
-		t.Fatalf("validate: %v", connect.ConfigErrors(kerrs))
-	}
-	sc := &connecttest.SinkContext{Name: "http", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if testing.Verbose() {
-		sc.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
 	task := NewTask()
-	if err := task.Start(context.Background(), c, sc); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		task.Stop(ctx)
-	})
-	return task, sc
+	return task, connecttest.StartSink(t, Plugins()[0], task, "http", cfg)
 }
 
 func jsonRec(topic string, partition int32, offset int64, value string) *connect.Record {
@@ -122,24 +100,6 @@ func events(topic string, n, partitions int) []*connect.Record {
 		out[i] = jsonRec(topic, p, int64(i/partitions), fmt.Sprintf(`{"event":"e%d","n":%d,"p":%d}`, i, i, p))
 	}
 	return out
-}
-
-func put(t testing.TB, task *Task, sc *connecttest.SinkContext, records ...*connect.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := task.Put(ctx, sc.Track(records...)); err != nil {
-		t.Fatalf("Put: %v", err)
-	}
-}
-
-func flush(t testing.TB, task *Task) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := task.Flush(ctx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
 }
 
 // decode parses one JSON document keeping numbers exact.
@@ -194,3 +154,8 @@ func cfg(url string, kv ...string) map[string]string {
 	}
 	return m
 }
+
+var (
+	put   = connecttest.Put
+	flush = connecttest.Flush
+)
