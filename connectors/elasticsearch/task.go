@@ -541,19 +541,20 @@ func rebuild(body *buffer, items []item) (*buffer, []item) {
 	return out, next
 }
 
+// beginRetry and endRetry keep the task's retry note: set while any
+// request waits to retry, cleared when the last one is done. The note is
+// changed under mu so two requests cannot interleave set and clear.
 func (t *Task) beginRetry(err error) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.retrying++
-	t.mu.Unlock()
 	t.sc.Retrying(err)
 }
 
 func (t *Task) endRetry() {
 	t.mu.Lock()
-	t.retrying--
-	clear := t.retrying == 0
-	t.mu.Unlock()
-	if clear {
+	defer t.mu.Unlock()
+	if t.retrying--; t.retrying == 0 {
 		t.sc.Retrying(nil)
 	}
 }
