@@ -252,11 +252,12 @@ func headerVersion(r *connect.Record, name string) (int64, error) {
 // appendStreamDoc appends a data stream document: the value with an
 // @timestamp. Without data.stream.timestamp.field the record timestamp is
 // added unless the document has its own; only then is the value decoded
-// (a document merely mentioning "@timestamp" somewhere is checked properly).
+// (a document merely mentioning "@timestamp" somewhere, or spelling it
+// with an escape such as \u0040, is checked properly).
 func (t *Task) appendStreamDoc(dst []byte, r *connect.Record) ([]byte, error) {
 	if len(t.s.tsFields) == 0 {
 		raw, err := r.Value.Raw()
-		if err == nil && r.Value.Format() == connect.FormatJSON && !r.Value.Decoded() && !bytes.Contains(raw, []byte(`"@timestamp"`)) {
+		if err == nil && r.Value.Format() == connect.FormatJSON && !r.Value.Decoded() && !bytes.Contains(raw, []byte(`"@timestamp"`)) && !bytes.Contains(raw, []byte(`\u`)) {
 			raw = bytes.TrimSpace(raw)
 			if len(raw) < 2 || raw[0] != '{' {
 				return append(dst, raw...), nil // refused by the caller

@@ -38,13 +38,20 @@ func FuzzAppendItem(f *testing.F) {
 	f.Add(`"\u2028\"x"`, `{"s":"line\nbreak"}`, false)
 	f.Add(`{"id":1}`, `[1]`, false)
 	f.Add(`-0`, `{}`, true)
+	f.Add(`"k"`, `{ }`, false)
+	f.Add(`"k"`, `{"\u0040timestamp":"2020-01-01T00:00:00Z" }` /* odd length: a data stream */, false)
 	f.Fuzz(func(t *testing.T, key, value string, upsert bool) {
 		if !json.Valid([]byte(key)) || !json.Valid([]byte(value)) {
 			return
 		}
 		raw := map[string]string{keyURLs: "http://127.0.0.1:1"}
-		if upsert {
+		switch {
+		case upsert:
 			raw[keyWriteMethod] = "upsert"
+		case len(value)%2 == 1:
+			// a data stream: @timestamp spliced into the value, or set
+			// on the decoded value when the value has its own
+			raw[keyStreamType], raw[keyStreamDataset] = "LOGS", "fuzz"
 		}
 		c, errs := Spec().Parse(raw)
 		if len(errs) > 0 {
@@ -76,5 +83,34 @@ func FuzzAppendItem(f *testing.F) {
 		if err := json.Unmarshal([]byte(lines[1]), &doc); err != nil {
 			t.Fatalf("source line %q: %v", lines[1], err)
 		}
+		if s.dataStreams() {
+			if n := topLevelKeys(lines[1], "@timestamp"); n != 1 {
+				t.Fatalf("data stream document %q has %d @timestamp keys, want 1", lines[1], n)
+			}
+		}
 	})
+}
+
+// topLevelKeys counts the top-level keys of a JSON object named name, as
+// Elasticsearch reads them (escapes decoded, duplicates counted).
+func topLevelKeys(obj, name string) int {
+	dec := json.NewDecoder(strings.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return -1
+	}
+	n := 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return -1
+		}
+		if key == name {
+			n++
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return -1
+		}
+	}
+	return n
 }
