@@ -95,11 +95,11 @@ func TestMaxPollRecordsBoundsPut(t *testing.T) {
 	}
 }
 
-func TestMemoryLimitIsZeroOrAtLeast32MiB(t *testing.T) {
+func TestMemoryLimitIsZeroMinusOneOrAtLeast32MiB(t *testing.T) {
 	for _, tc := range []struct {
 		value string
 		ok    bool
-	}{{"0", true}, {"33554432", true}, {"1073741824", true}, {"1000", false}, {"-1", false}, {"1g", false}} {
+	}{{"0", true}, {"-1", true}, {"33554432", true}, {"1073741824", true}, {"1000", false}, {"-2", false}, {"1g", false}} {
 		_, _, err := ParseWorkerConfig(map[string]string{"bootstrap.servers": "127.0.0.1:9092", "memory.limit.bytes": tc.value})
 		if ok := err == nil; ok != tc.ok || (err != nil && !strings.Contains(err.Error(), "memory.limit.bytes")) {
 			t.Errorf("memory.limit.bytes=%s: error %v", tc.value, err)

@@ -100,16 +100,16 @@ var WorkerSpec = connect.NewSpec(
 	connect.ConfigKey{Name: "log.format", Default: "text", Group: "Logging", Validate: connect.OneOf("text", "json"),
 		Doc: "Log format."},
 	connect.ConfigKey{Name: "memory.limit.bytes", Type: connect.TypeLong, Default: "0", Group: "Process", Validate: validMemoryLimit,
-		Doc: "Memory budget of the worker process, like a JVM's -Xmx: the Go runtime's soft memory limit (GOMEMLIMIT), and the garbage collector lets the heap grow towards it (GOGC=400 unless GOGC is set) instead of collecting whenever the heap doubles. 0: Go's defaults (GOGC=100, GOMEMLIMIT if set)."},
+		Doc: "Memory budget of the worker process, like a JVM's -Xmx: the Go runtime's soft memory limit (GOMEMLIMIT), and the garbage collector lets the heap grow towards it (GOGC=400 unless GOGC is set) instead of collecting whenever the heap doubles. 0: 90% of the memory limit of the container (cgroup) the worker runs in, if it has one, else Go's defaults. -1: Go's defaults (GOGC=100, GOMEMLIMIT if set)."},
 ).With(ConsumerSpec.Prefixed("consumer.", "Sink Consumers"))
 
-// minMemoryLimit is the smallest memory.limit.bytes: below it the garbage
+// MinMemoryLimit is the smallest memory.limit.bytes: below it the garbage
 // collector would run almost all the time.
-const minMemoryLimit = 32 << 20
+const MinMemoryLimit = 32 << 20
 
 func validMemoryLimit(v any) error {
-	if n, _ := v.(int64); n != 0 && n < minMemoryLimit {
-		return fmt.Errorf("must be 0 (no limit) or at least %d (32 MiB)", minMemoryLimit)
+	if n, _ := v.(int64); n != 0 && n != -1 && n < MinMemoryLimit {
+		return fmt.Errorf("must be 0 (from the container's limit), -1 (no limit) or at least %d (32 MiB)", MinMemoryLimit)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	for _, k := range unknown {
 		log.Warn("unknown worker config key (kept, not used)", "key", k)
 	}
-	applyMemoryLimit(wcfg.Int("memory.limit.bytes"), os.Getenv, log)
+	applyMemoryLimit(memoryLimit(wcfg.Int("memory.limit.bytes"), containerMemoryLimit("/"), log), os.Getenv, log)
 	reg, err := newRegistry()
 	if err != nil {
 		fmt.Fprintln(stderr, "spur run:", err)
