@@ -51,7 +51,11 @@ func containerMemoryLimit(root string) int64 {
 				break
 			}
 		}
-		return limit
+		if limit > 0 {
+			return limit
+		}
+		// A hybrid host mounts cgroup2 without the memory controller
+		// (/sys/fs/cgroup/unified): look at v1 as well.
 	}
 	return 0
 }

@@ -60,6 +60,11 @@ func TestContainerMemoryLimit(t *testing.T) {
 			"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "268435456\n",
 			"sys/fs/cgroup/memory/memory.limit_in_bytes":            "9223372036854771712\n",
 		}, 256 << 20},
+		{"hybrid: cgroup2 mounted without the memory controller, v1 holds the limit", map[string]string{
+			"proc/self/mountinfo": mountsV1 + "36 31 0:33 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+			"proc/self/cgroup":    "4:memory:/docker/abc\n0::/docker/abc\n",
+			"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "268435456\n",
+		}, 256 << 20},
 		{"v1, unlimited (this machine)", map[string]string{
 			"proc/self/mountinfo": mountsV1,
 			"proc/self/cgroup":    "4:memory:/process_api/578f\n",
