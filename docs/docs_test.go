@@ -14,6 +14,7 @@ import (
 	"github.com/spur-connect/spur/connectors/datagen"
 	"github.com/spur-connect/spur/connectors/elasticsearch"
 	"github.com/spur-connect/spur/connectors/file"
+	"github.com/spur-connect/spur/connectors/hdfs"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
 	"github.com/spur-connect/spur/runtime"
@@ -21,7 +22,7 @@ import (
 
 func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 	reg := connect.NewRegistry()
-	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), elasticsearch.Plugins(), httpsink.Plugins(), mqtt.Plugins()} {
+	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), elasticsearch.Plugins(), hdfs.Plugins(), httpsink.Plugins(), mqtt.Plugins()} {
 		reg.MustRegister(ps...)
 	}
 	plugin := func(name string) *connect.ConfigSpec {
@@ -38,6 +39,7 @@ func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 		"connectors/file.md":               {"file-source": plugin("file-source"), "file-sink": plugin("file-sink")},
 		"connectors/http-sink.md":          {"http-sink": plugin("http-sink")},
 		"connectors/elasticsearch-sink.md": {"elasticsearch-sink": plugin("elasticsearch-sink")},
+		"connectors/hdfs-sink.md":          {"hdfs-sink": plugin("hdfs-sink")},
 		"connectors/mqtt-source.md":        {"mqtt-source": plugin("mqtt-source")},
 	}
 	for path, specs := range docs {

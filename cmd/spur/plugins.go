@@ -5,6 +5,7 @@ import (
 	"github.com/spur-connect/spur/connectors/datagen"
 	"github.com/spur-connect/spur/connectors/elasticsearch"
 	"github.com/spur-connect/spur/connectors/file"
+	"github.com/spur-connect/spur/connectors/hdfs"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
 	"github.com/spur-connect/spur/runtime"
@@ -20,6 +21,7 @@ func newRegistry() (*connect.Registry, error) {
 		datagen.Plugins(),
 		file.Plugins(),
 		elasticsearch.Plugins(),
+		hdfs.Plugins(),
 		httpsink.Plugins(),
 		mqtt.Plugins(),
 	} {
