@@ -95,7 +95,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyDuration, Type: connect.TypeLong, Default: "-1", Importance: connect.Medium, Group: gPart, Validate: connect.AtLeast(-1),
 		Doc: "TimeBasedPartitioner: the time span one directory covers, in ms (e.g. 3600000)."},
 	connect.ConfigKey{Name: keyPathFormat, Default: "", Importance: connect.Medium, Group: gPart,
-		Doc: "TimeBasedPartitioner: the directory pattern in Joda-Time syntax, e.g. 'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH. Supported fields: YYYY/yyyy, MM, dd, HH, mm, ss; quoted text is literal."},
+		Doc: "TimeBasedPartitioner: the directory pattern in Joda-Time syntax, e.g. 'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH. Supported fields: YYYY/yyyy, MM, dd, HH, mm, ss (others, such as yy or MMM, are refused); quoted text is literal."},
 	connect.ConfigKey{Name: keyLocale, Default: "", Importance: connect.Low, Group: gPart,
 		Doc: "Accepted for compatibility: the supported fields are numeric, so the locale changes nothing."},
 	connect.ConfigKey{Name: keyTimezone, Default: "", Importance: connect.Medium, Group: gPart, Validate: validTimezone,

@@ -116,6 +116,9 @@ func parseLayout(f string) ([]layoutPart, error) {
 			default:
 				return nil, fmt.Errorf("unsupported field %q in %q (supported: YYYY, MM, dd, HH, mm, ss)", f[i:j], f)
 			}
+			if (field == 'y' && j-i != 4) || (field != 'y' && j-i > 2) {
+				return nil, fmt.Errorf("unsupported field %q in %q (supported: YYYY, MM, dd, HH, mm, ss)", f[i:j], f)
+			}
 			out = append(out, layoutPart{field: field, width: j - i})
 			i = j
 		default:
@@ -192,10 +195,12 @@ func (p *partitioner) dir(r *connect.Record, now time.Time) (string, error) {
 		}
 		// The start of the duration bucket, counted in the zone's local
 		// time (as Confluent's TimeBasedPartitioner does).
+		// Wall-clock time in the zone, held as UTC so that formatting it
+		// does not apply the zone's offset a second time (which differs
+		// across a daylight saving change).
 		_, off := t.In(p.loc).Zone()
 		local := t.UnixMilli() + int64(off)*1000
-		start := time.UnixMilli(local - floorMod(local, p.duration) - int64(off)*1000).In(p.loc)
-		return p.format(start), nil
+		return p.format(time.UnixMilli(local - floorMod(local, p.duration)).UTC()), nil
 	}
 	return "partition=" + strconv.Itoa(int(r.Partition)), nil
 }

@@ -58,6 +58,7 @@ type writer struct {
 	recs       []*connect.Record
 	start, end int64
 	first      time.Time // record time of the first record (rotate.interval.ms)
+	touched    bool      // a record was added since the last Flush
 }
 
 // NewTask returns an unstarted task.
@@ -121,13 +122,20 @@ func (t *Task) Put(ctx context.Context, records []*connect.Record) error {
 }
 
 // Flush commits the files whose time is up (rotate.schedule.interval.ms,
-// and rotate.interval.ms with the Wallclock extractor). Other open files
-// stay open: their records are not acknowledged yet, and the runtime
-// commits offsets only below them. The files are the unit of delivery.
+// and rotate.interval.ms with the Wallclock extractor) and the files of
+// partitions that went quiet: no record since the previous Flush. The
+// files of busy partitions stay open, filling towards flush.size: their
+// records are not acknowledged yet, and the runtime commits offsets only
+// below them. If ctx ends while HDFS is failing, the error is retriable:
+// nothing is lost, the files are committed at a later flush.
 func (t *Task) Flush(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.rotateDue(ctx, true)
+	err := t.rotateDue(ctx, true)
+	if err != nil && ctx.Err() != nil {
+		return connect.RetriableError(err)
+	}
+	return err
 }
 
 // Stop leaves open files unwritten; their records are not acknowledged.
@@ -183,6 +191,7 @@ func (t *Task) add(ctx context.Context, r *connect.Record) error {
 	}
 	w.recs = append(w.recs, r)
 	w.end = r.Offset
+	w.touched = true
 	t.open++
 	if len(w.recs) >= t.s.flushSize || t.spanDue(w, r, now) {
 		if err := t.commit(ctx, w); err != nil {
@@ -216,7 +225,10 @@ func (t *Task) rotateDue(ctx context.Context, flushing bool) error {
 	now := t.now()
 	scheduled := t.s.rotateSchedule > 0 && !now.Before(t.schedule)
 	for _, w := range t.writers {
-		due := scheduled
+		due := scheduled || (flushing && !w.touched)
+		if flushing {
+			w.touched = false
+		}
 		if flushing && t.s.rotate > 0 && t.s.part.extractor == "Wallclock" && now.Sub(w.first) >= t.s.rotate {
 			due = true
 		}
@@ -260,11 +272,15 @@ func (t *Task) commit(ctx context.Context, w *writer) error {
 	final := topicDir + "/" + w.dir + "/" + name
 	tmp := t.s.topicsDir + "/+tmp/" + w.tp.Topic + "/" + name + "." + randomHex() + ".tmp"
 
-	if err := t.retry(ctx, func() error { return t.c.create(ctx, tmp, w.buf) }); err != nil {
-		return fmt.Errorf("hdfs sink: writing %s: %w", tmp, err)
-	}
 	parent := path.Dir(final)
+	created := false
 	err := t.retry(ctx, func() error {
+		if !created {
+			if err := t.c.create(ctx, tmp, w.buf); err != nil {
+				return err
+			}
+			created = true
+		}
 		if !t.dirs[parent] {
 			if err := t.c.mkdirs(ctx, parent); err != nil {
 				return err
@@ -286,7 +302,12 @@ func (t *Task) commit(ctx context.Context, w *writer) error {
 			return nil
 		}
 		if n < 0 {
-			delete(t.dirs, parent) // removed under us: make it again
+			// The parent or the temp file was removed under us: make
+			// them again.
+			delete(t.dirs, parent)
+			if tn, err := t.c.length(ctx, tmp); err == nil && tn < 0 {
+				created = false
+			}
 			return &RemoteError{Op: "RENAME", Path: tmp, Status: http.StatusServiceUnavailable, Message: "refused although " + final + " does not exist"}
 		}
 		return permanent{fmt.Errorf("%s exists already with other content (%d bytes, ours %d): is another writer (a second connector with the same topics.dir, or a worker cut off from Kafka) writing this partition?", final, n, len(w.buf))}
@@ -411,7 +432,7 @@ func (t *Task) retry(ctx context.Context, fn func() error) error {
 		t.sc.Retrying(err)
 		t.log.Warn("hdfs sink: retrying", "attempt", attempt+1, "error", err)
 		select {
-		case <-time.After(backoff.Exponential(t.s.backoff, maxBackoff, attempt)):
+		case <-time.After(max(backoff.Exponential(t.s.backoff, maxBackoff, attempt), 10*time.Millisecond)):
 		case <-ctx.Done():
 			return fmt.Errorf("%w (gave up retrying: %v)", err, ctx.Err())
 		}

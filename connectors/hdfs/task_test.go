@@ -2,6 +2,7 @@ package hdfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -280,6 +281,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{[]string{keyPartitioner, "FieldPartitioner"}, keyFieldName},
 		{[]string{keyPartitioner, "x.Y"}, keyPartitioner},
 		{[]string{keyRotateSchedule, "1000"}, keyTimezone},
+		{[]string{keyPartitioner, "TimeBasedPartitioner", keyTimezone, "UTC", keyDuration, "1000", keyPathFormat, "yy-MMM"}, keyPathFormat},
 		{[]string{keyTimezone, "Mars/Olympus"}, keyTimezone},
 		{[]string{keyMaxOpen, "20000", "consumer.max.outstanding.records", "10000"}, keyMaxOpen},
 		{[]string{keyWebHDFSURL, "", keyHDFSURL, "ftp://nn"}, keyHDFSURL},
@@ -349,5 +351,57 @@ func TestAgainstRealHDFS(t *testing.T) {
 	}
 	if fmt.Sprint(names) != "[t+0+0000000000+0000000002.json t+0+0000000003+0000000005.json t+0+0000000006+0000000008.json]" {
 		t.Fatalf("files %v", names)
+	}
+}
+
+func TestQuietPartitionsAreCommittedAtTheNextFlush(t *testing.T) {
+	srv := webhdfstest.New(t)
+	task, sc := startTask(t, srv.URL, keyFlushSize, "100")
+	put(t, task, sc, recs("t", 0, 0, 2)...)
+	flush(t, task) // records came in since the last flush: the file stays open
+	put(t, task, sc, recs("t", 1, 0, 2)...)
+	if n := len(committed(srv)); n != 0 {
+		t.Fatalf("%d files while both partitions are busy", n)
+	}
+	flush(t, task) // partition 0 was quiet for a whole flush interval
+	if got := paths(committed(srv)); fmt.Sprint(got) != "[/topics/t/partition=0/t+0+0000000000+0000000001.json]" || sc.Unacked() != 2 {
+		t.Fatalf("files %v, %d unacknowledged", got, sc.Unacked())
+	}
+}
+
+func TestFlushOutOfTimeWhileHDFSFailsIsRetriable(t *testing.T) {
+	srv := webhdfstest.New(t)
+	task, sc := startTask(t, srv.URL, keyFlushSize, "100", keyBackoff, "50")
+	put(t, task, sc, recs("t", 0, 0, 2)...)
+	flush(t, task)
+	srv.FailNext("CREATE", 1000, http.StatusServiceUnavailable)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var r interface{ Retriable() bool }
+	if err := task.Flush(ctx); !errors.As(err, &r) || !r.Retriable() {
+		t.Fatalf("Flush: %v, want a retriable error", err)
+	}
+	if sc.Unacked() != 2 {
+		t.Fatalf("%d unacknowledged", sc.Unacked())
+	}
+}
+
+func TestDailyBucketsAcrossADaylightSavingChange(t *testing.T) {
+	c, _ := Spec().Parse(map[string]string{keyWebHDFSURL: "http://x:1", keyFlushSize: "1", keyPartitioner: "DailyPartitioner", keyTimezone: "Europe/Berlin", keyExtractor: "Record"})
+	p, errs := newPartitioner(c)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for ts, want := range map[string]string{
+		"2025-03-30T08:00:00Z": "year=2025/month=03/day=30", // 10:00 CEST, after the switch
+		"2025-03-29T23:30:00Z": "year=2025/month=03/day=30", // 00:30 CET
+		"2025-03-29T22:59:00Z": "year=2025/month=03/day=29",
+		"2025-10-26T22:59:00Z": "year=2025/month=10/day=26", // 23:59 CET, after the switch back
+	} {
+		at, _ := time.Parse(time.RFC3339, ts)
+		got, err := p.dir(&connect.Record{Timestamp: at}, time.Time{})
+		if err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", ts, got, err, want)
+		}
 	}
 }

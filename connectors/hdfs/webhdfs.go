@@ -133,7 +133,8 @@ func (c *client) call(ctx context.Context, method, rawURL, op, path string, body
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return resp, fmt.Errorf("webhdfs %s %s: answer %q: %w", op, path, b[:min(len(b), 300)], err)
+			// Not WebHDFS (a proxy's page?): retrying will not change it.
+			return resp, permanent{fmt.Errorf("webhdfs %s %s: answer %q: %w", op, path, b[:min(len(b), 300)], err)}
 		}
 	}
 	return resp, nil
