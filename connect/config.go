@@ -384,6 +384,16 @@ func AtLeast(min int64) func(any) error {
 	}
 }
 
+// Between accepts integers from lo to hi, inclusive.
+func Between(lo, hi int64) func(any) error {
+	return func(v any) error {
+		if n, _ := v.(int64); n < lo || n > hi {
+			return fmt.Errorf("must be between %d and %d", lo, hi)
+		}
+		return nil
+	}
+}
+
 // NonEmpty accepts a non-blank string.
 func NonEmpty(v any) error {
 	if s, _ := v.(string); strings.TrimSpace(s) == "" {

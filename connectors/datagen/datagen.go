@@ -82,7 +82,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{
 		Name: keyBatchSize, Type: connect.TypeInt, Default: "500", Importance: connect.Low, Group: group,
 		Doc:      "Maximum number of events returned by one poll.",
-		Validate: atLeastInt(1, 1<<20),
+		Validate: connect.Between(1, 1<<20),
 	},
 	connect.ConfigKey{
 		Name: keyEventTime, Type: connect.TypeString, Default: eventTimeSeeded, Importance: connect.Low, Group: group,
@@ -163,13 +163,4 @@ func share(total int64, i, n int) int64 {
 		s++
 	}
 	return s
-}
-
-func atLeastInt(min, max int64) func(any) error {
-	return func(v any) error {
-		if n := v.(int64); n < min || n > max {
-			return fmt.Errorf("must be between %d and %d", min, max)
-		}
-		return nil
-	}
 }

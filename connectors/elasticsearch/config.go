@@ -90,15 +90,15 @@ var spec = connect.NewSpec(
 		Doc: "Password for basic authentication."},
 	connect.ConfigKey{Name: keyAPIKey, Type: connect.TypePassword, Importance: connect.Medium, Group: gConn,
 		Doc: "Spur addition: an Elasticsearch API key, sent as Authorization: ApiKey <value> (the base64 \"encoded\" form Elasticsearch returns). Instead of connection.username/password."},
-	connect.ConfigKey{Name: keyBatchSize, Type: connect.TypeInt, Default: "2000", Importance: connect.Medium, Group: gConn, Validate: between(1, 1000000),
+	connect.ConfigKey{Name: keyBatchSize, Type: connect.TypeInt, Default: "2000", Importance: connect.Medium, Group: gConn, Validate: connect.Between(1, 1000000),
 		Doc: "Most records per bulk request."},
 	connect.ConfigKey{Name: keyBulkBytes, Type: connect.TypeLong, Default: "5242880", Importance: connect.Low, Group: gConn, Validate: bulkBytes,
 		Doc: "Most bytes per bulk request body (before compression); -1 means no limit besides batch.size. A record too large for an empty request goes alone."},
-	connect.ConfigKey{Name: keyInFlight, Type: connect.TypeInt, Default: "5", Importance: connect.Medium, Group: gConn, Validate: between(1, 1000),
+	connect.ConfigKey{Name: keyInFlight, Type: connect.TypeInt, Default: "5", Importance: connect.Medium, Group: gConn, Validate: connect.Between(1, 1000),
 		Doc: "Bulk requests a task may have in flight at once. write.method=upsert always sends one at a time (see the docs)."},
 	connect.ConfigKey{Name: keyBuffered, Type: connect.TypeInt, Default: "20000", Importance: connect.Low, Group: gConn, Validate: connect.AtLeast(1),
 		Doc: "Most records a task holds (batching and in flight); the task stops taking records while it is full."},
-	connect.ConfigKey{Name: keyLinger, Type: connect.TypeInt, Default: "1", Importance: connect.Low, Group: gConn, Validate: between(0, 86400000),
+	connect.ConfigKey{Name: keyLinger, Type: connect.TypeInt, Default: "1", Importance: connect.Low, Group: gConn, Validate: connect.Between(0, 86400000),
 		Doc: "How long a partly filled batch waits for more records, in ms; 0 sends what is left at the end of every put."},
 	connect.ConfigKey{Name: keyFlushTimeout, Type: connect.TypeLong, Default: "180000", Importance: connect.Low, Group: gConn, Validate: connect.AtLeast(1),
 		Doc: "How long an offset flush waits for requests in flight, in ms. When it passes, the offsets of what was acknowledged are committed and the rest waits for the next flush; unlike Confluent's connector, the task does not fail."},
@@ -147,7 +147,7 @@ var spec = connect.NewSpec(
 
 	// Proxy
 	connect.ConfigKey{Name: keyProxyHost, Default: "", Importance: connect.Low, Group: gProxy, Doc: "HTTP proxy host; empty uses HTTP_PROXY/HTTPS_PROXY from the environment."},
-	connect.ConfigKey{Name: keyProxyPort, Type: connect.TypeInt, Default: "8080", Importance: connect.Low, Group: gProxy, Validate: between(1, 65535), Doc: "HTTP proxy port."},
+	connect.ConfigKey{Name: keyProxyPort, Type: connect.TypeInt, Default: "8080", Importance: connect.Low, Group: gProxy, Validate: connect.Between(1, 65535), Doc: "HTTP proxy port."},
 	connect.ConfigKey{Name: keyProxyUser, Default: "", Importance: connect.Low, Group: gProxy, Doc: "HTTP proxy user (basic authentication)."},
 	connect.ConfigKey{Name: keyProxyPassword, Type: connect.TypePassword, Importance: connect.Low, Group: gProxy, Doc: "HTTP proxy password."},
 
@@ -193,15 +193,6 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyMaxMappings, Type: connect.TypeInt, Default: "15", Importance: connect.Low, Group: gRes, Validate: connect.AtLeast(1),
 		Doc: "Most entries topic.to.external.resource.mapping may have."},
 )
-
-func between(lo, hi int64) func(any) error {
-	return func(v any) error {
-		if n, _ := v.(int64); n < lo || n > hi {
-			return fmt.Errorf("must be between %d and %d", lo, hi)
-		}
-		return nil
-	}
-}
 
 func bulkBytes(v any) error {
 	if n, _ := v.(int64); n != -1 && n < 1024 {

@@ -12,7 +12,6 @@
 package file
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/spur-connect/spur/connect"
@@ -58,7 +57,7 @@ var sourceSpec = connect.NewSpec(
 	connect.ConfigKey{
 		Name: keyBatchSize, Type: connect.TypeInt, Default: "2000", Importance: connect.Low, Group: group,
 		Doc:      "The maximum number of records the source task can read from the file each time it is polled.",
-		Validate: atLeastInt(1, math.MaxInt32),
+		Validate: connect.Between(1, math.MaxInt32),
 	},
 	connect.ConfigKey{
 		Name: keyFormat, Type: connect.TypeString, Default: formatString, Importance: connect.Medium, Group: group,
@@ -124,13 +123,4 @@ func (oneTask) Validate(connect.Config) []connect.KeyError { return nil }
 
 func (oneTask) TaskConfigs(cfg connect.Config, _ int) ([]map[string]string, error) {
 	return connect.CopyPerTask(cfg, 1), nil
-}
-
-func atLeastInt(min, max int64) func(any) error {
-	return func(v any) error {
-		if n := v.(int64); n < min || n > max {
-			return fmt.Errorf("must be between %d and %d", min, max)
-		}
-		return nil
-	}
 }

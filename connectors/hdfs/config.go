@@ -58,7 +58,7 @@ var spec = connect.NewSpec(
 		Doc: "Spur addition: the namenode's WebHDFS base URL (http://namenode:9870, https://namenode:9871). Wins over hdfs.url and store.url."},
 	connect.ConfigKey{Name: keyUser, Importance: connect.Medium, Group: gHDFS,
 		Doc: "Spur addition: the HDFS user files are written as (WebHDFS user.name, simple authentication). Empty: HADOOP_USER_NAME from the environment, else none (the cluster's default user)."},
-	connect.ConfigKey{Name: keyTimeout, Type: connect.TypeInt, Default: "60000", Importance: connect.Low, Group: gHDFS, Validate: between(1, 3600000),
+	connect.ConfigKey{Name: keyTimeout, Type: connect.TypeInt, Default: "60000", Importance: connect.Low, Group: gHDFS, Validate: connect.Between(1, 3600000),
 		Doc: "Spur addition: timeout of one WebHDFS request, in ms."},
 	connect.ConfigKey{Name: keyHadoopConf, Importance: connect.Low, Group: gHDFS,
 		Doc: "Accepted for compatibility and not read: WebHDFS needs only the namenode's URL."},
@@ -84,7 +84,7 @@ var spec = connect.NewSpec(
 		Doc: "Spur addition: most records a task holds in files not yet committed; beyond it the largest open file is committed early. Keep it at most consumer.max.outstanding.records (10000 by default), above which the runtime stops fetching for the task."},
 	connect.ConfigKey{Name: keyBackoff, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Group: gStore, Validate: connect.AtLeast(0),
 		Doc: "First wait before retrying a failed HDFS request, in ms; doubles up to 60 s. Requests are retried until they succeed or the task stops."},
-	connect.ConfigKey{Name: keyPadWidth, Type: connect.TypeInt, Default: "10", Importance: connect.Low, Group: gStore, Validate: between(1, 19),
+	connect.ConfigKey{Name: keyPadWidth, Type: connect.TypeInt, Default: "10", Importance: connect.Low, Group: gStore, Validate: connect.Between(1, 19),
 		Doc: "Digits the offsets in file names are zero-padded to."},
 
 	connect.ConfigKey{Name: keyPartitioner, Default: "io.confluent.connect.storage.partitioner.DefaultPartitioner", Importance: connect.High, Group: gPart,
@@ -106,15 +106,6 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keyTSField, Default: "timestamp", Importance: connect.Low, Group: gPart,
 		Doc: "RecordField: the value field holding the time (dotted paths reach nested fields)."},
 )
-
-func between(lo, hi int64) func(any) error {
-	return func(v any) error {
-		if n, _ := v.(int64); n < lo || n > hi {
-			return fmt.Errorf("must be between %d and %d", lo, hi)
-		}
-		return nil
-	}
-}
 
 func validHTTPURL(v any) error {
 	s, _ := v.(string)

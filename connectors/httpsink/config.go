@@ -176,7 +176,7 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{Name: keySeperator, Importance: connect.Low, Group: gBody, Doc: "Misspelled alias of batch.separator (from the original connector); used when batch.separator is not set."},
 	connect.ConfigKey{Name: keyCompression, Default: "none", Importance: connect.Medium, Group: gBody, Validate: connect.OneOf("none", "gzip"), Recommended: []string{"none", "gzip"},
 		Doc: "gzip compresses request bodies and sets Content-Encoding: gzip."},
-	connect.ConfigKey{Name: keyLevel, Type: connect.TypeInt, Default: "1", Importance: connect.Low, Group: gBody, Validate: between(1, 9),
+	connect.ConfigKey{Name: keyLevel, Type: connect.TypeInt, Default: "1", Importance: connect.Low, Group: gBody, Validate: connect.Between(1, 9),
 		Doc: "gzip level, 1 (fastest) to 9 (smallest)."},
 	connect.ConfigKey{Name: keyRegexPatterns, Importance: connect.Low, Group: gBody,
 		Doc: "Regular expressions (Go syntax) applied to each record's encoded value, joined by regex.separator."},
@@ -668,13 +668,4 @@ func nonNegative(v any) error {
 		return fmt.Errorf("must be a finite number >= 0")
 	}
 	return nil
-}
-
-func between(lo, hi int64) func(any) error {
-	return func(v any) error {
-		if n, _ := v.(int64); n < lo || n > hi {
-			return fmt.Errorf("must be between %d and %d", lo, hi)
-		}
-		return nil
-	}
 }

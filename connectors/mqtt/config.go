@@ -106,17 +106,17 @@ var spec = connect.NewSpec(
 		Name: keySessionExpiry, Type: connect.TypeLong, Default: strconv.Itoa(neverExpire), Importance: connect.Medium, Group: groupConnection,
 		Doc: "How long the broker keeps a task's session (and queues its messages) after the connection ends, in seconds; -1 keeps it forever (MQTT 5 session expiry interval 4294967295), as MQTT 3.1.1 persistent sessions do. " +
 			"Ignored when mqtt.clean.session.enabled is true. Brokers may cap it.",
-		Validate: between(-1, maxSessionExpiry),
+		Validate: connect.Between(-1, maxSessionExpiry),
 	},
 	connect.ConfigKey{
 		Name: keyConnectTimeout, Type: connect.TypeInt, Default: "30", Importance: connect.Low, Group: groupConnection,
 		Doc:      "Seconds to wait for the TCP and TLS connection, the CONNACK and each SUBACK.",
-		Validate: between(1, 3600),
+		Validate: connect.Between(1, 3600),
 	},
 	connect.ConfigKey{
 		Name: keyKeepAlive, Type: connect.TypeInt, Default: "60", Importance: connect.Low, Group: groupConnection,
 		Doc:      "MQTT keep alive in seconds: the task pings the broker after this long without traffic and drops the connection when no answer comes within another interval; the broker drops a client silent for 1.5 times this. The broker may override it.",
-		Validate: between(1, maxKeepAliveSeconds),
+		Validate: connect.Between(1, maxKeepAliveSeconds),
 	},
 	connect.ConfigKey{
 		Name: keyMaxRetryTime, Type: connect.TypeLong, Default: "-1", Importance: connect.Low, Group: groupConnection,
@@ -127,12 +127,12 @@ var spec = connect.NewSpec(
 	connect.ConfigKey{
 		Name: keyBackoff, Type: connect.TypeLong, Default: "100", Importance: connect.Low, Group: groupConnection,
 		Doc:      "First pause before reconnecting, in milliseconds; it doubles after every failed attempt (with 20% jitter) up to mqtt.reconnect.backoff.max.ms.",
-		Validate: between(1, 3_600_000),
+		Validate: connect.Between(1, 3_600_000),
 	},
 	connect.ConfigKey{
 		Name: keyBackoffMax, Type: connect.TypeLong, Default: "10000", Importance: connect.Low, Group: groupConnection,
 		Doc:      "Longest pause between reconnection attempts, in milliseconds.",
-		Validate: between(1, 3_600_000),
+		Validate: connect.Between(1, 3_600_000),
 	},
 
 	// Security
@@ -172,7 +172,7 @@ var spec = connect.NewSpec(
 		Name: keyQoS, Type: connect.TypeInt, Default: "1", Importance: connect.High, Group: groupSubscription,
 		Doc: "Maximum QoS of the subscriptions. With 1 or 2, a message is acknowledged to the broker (PUBACK, PUBREC) only after Kafka acknowledged its record: at-least-once. " +
 			"0 is at-most-once: what a task holds when it dies is lost. Confluent's connector defaults to 0.",
-		Validate:    between(0, 2),
+		Validate:    connect.Between(0, 2),
 		Recommended: []string{"0", "1", "2"},
 	},
 	connect.ConfigKey{
@@ -197,7 +197,7 @@ var spec = connect.NewSpec(
 		Name: keyMaxInflight, Type: connect.TypeInt, Default: "1000", Importance: connect.Medium, Group: groupSubscription,
 		Doc: "Most QoS 1 and 2 messages a task holds without having acknowledged them (received, in Kafka's hands, not yet acknowledged by Kafka), sent to the broker as the MQTT 5 Receive Maximum: " +
 			"the broker sends no more until acknowledgements come back, which is the connector's backpressure. Brokers may impose a lower limit of their own.",
-		Validate: between(1, maxReceiveMaximum),
+		Validate: connect.Between(1, maxReceiveMaximum),
 	},
 
 	// Records
@@ -243,37 +243,28 @@ var spec = connect.NewSpec(
 		Name: keyQueueSize, Type: connect.TypeInt, Default: "10000", Importance: connect.Low, Group: groupBuffer,
 		Doc: "Most messages a task buffers between receiving and polling. QoS 1 and 2 messages never exceed mqtt.max.inflight.messages anyway; " +
 			"the bound matters for QoS 0 messages, which wait up to records.buffer.queue.full.timeout for room and are then dropped. Confluent's default is 50000.",
-		Validate: between(1, 10_000_000),
+		Validate: connect.Between(1, 10_000_000),
 	},
 	connect.ConfigKey{
 		Name: keyMaxBatch, Type: connect.TypeInt, Default: "4096", Importance: connect.Low, Group: groupBuffer,
 		Doc:      "Most records one poll returns.",
-		Validate: between(1, 1_000_000),
+		Validate: connect.Between(1, 1_000_000),
 	},
 	connect.ConfigKey{
 		Name: keyEmptyTimeout, Type: connect.TypeLong, Default: "100", Importance: connect.Low, Group: groupBuffer,
 		Doc:      "How long a poll waits for a message when the buffer is empty, in milliseconds, before it returns nothing.",
-		Validate: between(0, 3_600_000),
+		Validate: connect.Between(0, 3_600_000),
 	},
 	connect.ConfigKey{
 		Name: keyFullTimeout, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Group: groupBuffer,
 		Doc: "How long a QoS 0 message waits for room in a full buffer before it is dropped (and counted in a warning), in milliseconds. " +
 			"QoS 1 and 2 messages are never dropped: the broker holds them back instead.",
-		Validate: between(0, 3_600_000),
+		Validate: connect.Between(0, 3_600_000),
 	},
 )
 
 // Spec returns the connector's config keys.
 func Spec() *connect.ConfigSpec { return spec }
-
-func between(lo, hi int64) func(any) error {
-	return func(v any) error {
-		if n, _ := v.(int64); n < lo || n > hi {
-			return fmt.Errorf("must be between %d and %d", lo, hi)
-		}
-		return nil
-	}
-}
 
 // server is one parsed entry of mqtt.server.uri.
 type server struct {
