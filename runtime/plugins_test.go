@@ -22,13 +22,20 @@ type seqSource struct {
 var seqSpec = connect.NewSpec(
 	connect.ConfigKey{Name: "topic", Required: true},
 	connect.ConfigKey{Name: "count", Type: connect.TypeLong, Default: "1000"},
+	// task.count, when set, is the task's count: a bad one lets a test
+	// make the task fail to build while the connector is valid.
+	connect.ConfigKey{Name: "task.count"},
 )
 
 type seqConnector struct{}
 
 func (seqConnector) Validate(connect.Config) []connect.KeyError { return nil }
 func (seqConnector) TaskConfigs(cfg connect.Config, max int) ([]map[string]string, error) {
-	return []map[string]string{{"topic": cfg.String("topic")}}, nil
+	tc := map[string]string{"topic": cfg.String("topic")}
+	if n := cfg.String("task.count"); n != "" {
+		tc["count"] = n
+	}
+	return []map[string]string{tc}, nil
 }
 
 func (s *seqSource) Start(_ context.Context, cfg connect.Config, sc connect.SourceContext) error {

@@ -33,6 +33,7 @@ type taskEnv struct {
 	log       *slog.Logger
 	target    atomic.Value // TargetState
 	metrics   *taskMetrics
+	inst      *instance // the instance running this task, for status writes
 }
 
 func (e *taskEnv) Connector() string       { return e.item.Connector }
@@ -130,7 +131,7 @@ func (s *sinkRunner) run(ctx context.Context) error {
 		return fmt.Errorf("consumer: %w", err)
 	}
 	s.cl = cl
-	s.worker.reportTask(s.item, s.runningState(), nil)
+	s.worker.taskStarted(s.inst)
 
 	flushEvery := s.worker.cfg.FlushInterval
 	nextCommit := time.Now().Add(flushEvery)
@@ -175,13 +176,6 @@ func (s *sinkRunner) run(ctx context.Context) error {
 		}
 	}
 	return failure
-}
-
-func (s *sinkRunner) runningState() State {
-	if s.paused() {
-		return StatePaused
-	}
-	return StateRunning
 }
 
 // process converts, transforms and puts one poll's records.

@@ -64,7 +64,7 @@ func (s *sourceRunner) run(ctx context.Context) error {
 	if err := s.task.Start(ctx, s.cfg, s); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	s.worker.reportTask(s.item, s.runningState(), nil)
+	s.worker.taskStarted(s.inst)
 
 	flushEvery := s.worker.cfg.FlushInterval
 	nextFlush := time.Now().Add(flushEvery)
@@ -117,13 +117,6 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func (s *sourceRunner) runningState() State {
-	if s.paused() {
-		return StatePaused
-	}
-	return StateRunning
 }
 
 func (s *sourceRunner) failed() error {

@@ -81,8 +81,14 @@ type instance struct {
 	config map[string]string
 	cancel context.CancelFunc
 	done   chan struct{}
-	env    *taskEnv
-	state  State
+	env    *taskEnv // nil for connectors and for tasks that failed to build
+	state  State    // guarded by Worker.mu
+
+	// statusMu is held while a task's status is chosen and written, so the
+	// writes of a task starting, a target change and a failure land in the
+	// order their states were decided: the last one is the current state.
+	statusMu sync.Mutex
+	started  bool // the task reported its first state (guarded by statusMu)
 }
 
 // NewWorker creates a worker; Run starts it.
@@ -438,11 +444,12 @@ func (w *Worker) onConfigChange(ctx context.Context) bool {
 			delete(w.running, it)
 		case inst.gen != c.TaskGeneration:
 			restart = append(restart, inst)
+		case inst.env == nil: // failed to build: it stays FAILED until restarted
 		default:
 			inst.env.setTarget(c.Target)
 			if st := taskState(c.Target); inst.state != st && inst.state != StateFailed {
 				inst.state = st
-				go w.reportTask(it, st, nil)
+				go w.reportTaskState(inst)
 			}
 		}
 	}
@@ -672,6 +679,7 @@ func (w *Worker) startTask(ctx context.Context, c *ConnectorConfig, it Item) {
 		return
 	}
 	inst.env = env
+	env.inst = inst
 	var r taskRunner
 	if env.plugin.Type == connect.PluginSink {
 		r = newSinkRunner(env, env.plugin.NewSinkTask())
@@ -694,7 +702,7 @@ func (w *Worker) startTask(ctx context.Context, c *ConnectorConfig, it Item) {
 			w.mu.Lock()
 			inst.state = StateFailed
 			w.mu.Unlock()
-			w.reportTask(it, StateFailed, err)
+			w.putTaskStatus(inst, StateFailed, err)
 		}
 	}()
 }
@@ -737,7 +745,7 @@ func (w *Worker) stopInstances(insts []*instance, final State) {
 			if inst.item.IsConnector() {
 				w.reportConnector(inst.item.Connector, final, nil)
 			} else {
-				w.reportTask(inst.item, final, nil)
+				w.putTaskStatus(inst, final, nil)
 			}
 		}()
 	}
@@ -780,6 +788,42 @@ func (w *Worker) generation() int32 {
 	return w.assignment.Generation
 }
 
+// taskStarted reports a task's first state, once it started: RUNNING, or
+// PAUSED when its connector was paused meanwhile.
+func (w *Worker) taskStarted(inst *instance) {
+	inst.statusMu.Lock()
+	inst.started = true
+	inst.statusMu.Unlock()
+	w.reportTaskState(inst)
+}
+
+// reportTaskState writes the state a running task is in now, after a target
+// change. The state is read under statusMu, so of two racing writes the
+// later one carries the later state. Before the task started, its start
+// reports; after it failed or was replaced, the failure or final state stands.
+func (w *Worker) reportTaskState(inst *instance) {
+	inst.statusMu.Lock()
+	defer inst.statusMu.Unlock()
+	if !inst.started {
+		return
+	}
+	w.mu.Lock()
+	current, st := w.running[inst.item] == inst, inst.state
+	w.mu.Unlock()
+	if !current || st == StateFailed {
+		return
+	}
+	w.reportTask(inst.item, st, nil)
+}
+
+// putTaskStatus writes a decided state (FAILED, RESTARTING, UNASSIGNED) for
+// a task instance, ordered with its other status writes.
+func (w *Worker) putTaskStatus(inst *instance, st State, err error) {
+	inst.statusMu.Lock()
+	defer inst.statusMu.Unlock()
+	w.reportTask(inst.item, st, err)
+}
+
 func (w *Worker) reportTask(it Item, st State, err error) {
 	s := Status{State: st, WorkerID: w.workerID, Generation: w.generation()}
 	if err != nil {
@@ -814,7 +858,7 @@ func (w *Worker) failTaskAsync(it Item, err error) {
 	w.mu.Unlock()
 	if inst != nil {
 		go func() {
-			w.reportTask(it, StateFailed, err)
+			w.putTaskStatus(inst, StateFailed, err)
 			inst.cancel()
 		}()
 	}
@@ -849,7 +893,7 @@ func (w *Worker) processRestarts(ctx context.Context) {
 			if inst.item.IsConnector() {
 				w.reportConnector(inst.item.Connector, StateRestarting, nil)
 			} else {
-				w.reportTask(inst.item, StateRestarting, nil)
+				w.putTaskStatus(inst, StateRestarting, nil)
 			}
 		}
 		w.stopInstances(todo, "")
