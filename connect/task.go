@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 )
 
@@ -107,3 +108,22 @@ type retriable struct{ error }
 
 func (retriable) Retriable() bool { return true }
 func (r retriable) Unwrap() error { return r.error }
+
+// SystemError wraps err to say the failure is not the record's but the
+// system's: a service the task needs is unreachable or refuses its
+// credentials. errors.tolerance=all does not skip such a record or send it
+// to the dead letter queue, where a whole topic would end up during an
+// outage: the task fails (after the retries a RetriableError gets), and is
+// restarted once the cause is fixed.
+func SystemError(err error) error { return systemError{err} }
+
+type systemError struct{ error }
+
+func (systemError) SystemError() bool { return true }
+func (s systemError) Unwrap() error   { return s.error }
+
+// IsSystemError reports whether err, or an error it wraps, is a SystemError.
+func IsSystemError(err error) bool {
+	var s interface{ SystemError() bool }
+	return errors.As(err, &s) && s.SystemError()
+}

@@ -128,6 +128,11 @@ func (h *errorHandler) handle(ctx context.Context, stage Stage, orig *kgo.Record
 	if !h.tolerate {
 		return fmt.Errorf("Tolerance exceeded in error handler: %w", rerr)
 	}
+	if connect.IsSystemError(err) {
+		// Not the record's fault (e.g. the schema registry is down):
+		// tolerating it would skip every record until the cause is fixed.
+		return fmt.Errorf("not tolerated, the failure is not the record's: %w", rerr)
+	}
 	if h.dlqTopic != "" && orig != nil {
 		if err := h.toDLQ(ctx, stage, orig, err); err != nil {
 			return fmt.Errorf("writing to dead letter queue %s: %w (original error: %v)", h.dlqTopic, err, rerr)
