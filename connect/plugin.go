@@ -56,6 +56,9 @@ type Plugin struct {
 	NewTransformation func(cfg Config) (Transformation, error)
 	NewPredicate      func(cfg Config) (Predicate, error)
 	NewConverter      func(cfg Config, isKey bool) (Converter, error)
+	// ReadOnly marks a converter that only reads (ToData): source
+	// connectors, whose records it would have to write, refuse it.
+	ReadOnly bool
 }
 
 // Registry holds plugins by class name and alias. It is filled explicitly

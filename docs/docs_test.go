@@ -17,12 +17,13 @@ import (
 	"github.com/spur-connect/spur/connectors/hdfs"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
+	"github.com/spur-connect/spur/converters/avro"
 	"github.com/spur-connect/spur/runtime"
 )
 
 func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 	reg := connect.NewRegistry()
-	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), elasticsearch.Plugins(), hdfs.Plugins(), httpsink.Plugins(), mqtt.Plugins()} {
+	for _, ps := range [][]*connect.Plugin{datagen.Plugins(), file.Plugins(), elasticsearch.Plugins(), hdfs.Plugins(), httpsink.Plugins(), mqtt.Plugins(), avro.Plugins()} {
 		reg.MustRegister(ps...)
 	}
 	plugin := func(name string) *connect.ConfigSpec {
@@ -41,6 +42,7 @@ func TestReferenceTablesMatchTheSpecs(t *testing.T) {
 		"connectors/elasticsearch-sink.md": {"elasticsearch-sink": plugin("elasticsearch-sink")},
 		"connectors/hdfs-sink.md":          {"hdfs-sink": plugin("hdfs-sink")},
 		"connectors/mqtt-source.md":        {"mqtt-source": plugin("mqtt-source")},
+		"converters.md":                    {"avro": plugin("avro")},
 	}
 	for path, specs := range docs {
 		b, err := os.ReadFile(path)

@@ -8,6 +8,7 @@ import (
 	"github.com/spur-connect/spur/connectors/hdfs"
 	"github.com/spur-connect/spur/connectors/httpsink"
 	"github.com/spur-connect/spur/connectors/mqtt"
+	"github.com/spur-connect/spur/converters/avro"
 	"github.com/spur-connect/spur/runtime"
 	"github.com/spur-connect/spur/transforms"
 )
@@ -17,6 +18,7 @@ func newRegistry() (*connect.Registry, error) {
 	reg := connect.NewRegistry()
 	for _, ps := range [][]*connect.Plugin{
 		runtime.ConverterPlugins(),
+		avro.Plugins(),
 		transforms.Plugins(),
 		datagen.Plugins(),
 		file.Plugins(),

@@ -1,0 +1,186 @@
+// Package avro is Confluent's AvroConverter: it reads records written in
+// the Schema Registry wire format (a zero byte, a 4-byte schema id, Avro's
+// binary encoding) and hands them on as JSON, with the Kafka Connect
+// schema the Avro schema maps to.
+//
+// Reading only. Writing Avro (what a source connector's records would need)
+// is refused: source connectors naming it fail validation (the plugin is
+// ReadOnly), and FromData says so. Spur's sources produce schemaless
+// values, which an AvroConverter could not write anyway.
+package avro
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spur-connect/spur/connect"
+)
+
+// Class is Confluent's class name, by which existing configs name it.
+const Class = "io.confluent.connect.avro.AvroConverter"
+
+// Spec declares the converter's keys: Confluent's names, so
+// value.converter.schema.registry.url and friends work as they are.
+var Spec = connect.NewSpec(
+	connect.ConfigKey{Name: "schema.registry.url", Type: connect.TypeList, Required: true, Importance: connect.High,
+		Doc:      "Schema Registry URLs, comma-separated; the next one is tried when one cannot be reached. User info in the URL is used for basic auth with basic.auth.credentials.source=URL.",
+		Validate: validURLs},
+	connect.ConfigKey{Name: "basic.auth.credentials.source", Default: "URL", Importance: connect.Medium,
+		Validate: connect.OneOf("URL", "USER_INFO"),
+		Doc:      "Where basic auth credentials come from: URL (the user info of schema.registry.url, if any) or USER_INFO (basic.auth.user.info). SASL_INHERIT is not supported."},
+	connect.ConfigKey{Name: "basic.auth.user.info", Type: connect.TypePassword, Importance: connect.Medium,
+		Doc: "user:password for basic auth, with basic.auth.credentials.source=USER_INFO."},
+	connect.ConfigKey{Name: "schema.registry.basic.auth.user.info", Type: connect.TypePassword, Importance: connect.Low,
+		Doc: "Same as basic.auth.user.info (Confluent accepts both)."},
+	connect.ConfigKey{Name: "bearer.auth.credentials.source", Default: "", Importance: connect.Medium,
+		Validate: connect.OneOf("", "STATIC_TOKEN"),
+		Doc:      "STATIC_TOKEN sends bearer.auth.token as a bearer token. OAuth token endpoints are not supported."},
+	connect.ConfigKey{Name: "bearer.auth.token", Type: connect.TypePassword, Importance: connect.Medium,
+		Doc: "The bearer token, with bearer.auth.credentials.source=STATIC_TOKEN."},
+	connect.ConfigKey{Name: "schemas.cache.config", Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
+		Validate: connect.AtLeast(1),
+		Doc:      "How many schemas (by id) to keep parsed. A schema id never changes its schema, so a cached one is not fetched again."},
+	connect.ConfigKey{Name: "schema.registry.request.timeout.ms", Type: connect.TypeInt, Default: "30000", Importance: connect.Low,
+		Validate: connect.AtLeast(1),
+		Doc:      "Spur addition: how long one schema lookup may take, over all URLs."},
+)
+
+func validURLs(v any) error {
+	for _, u := range v.([]string) {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%q is not an http:// or https:// URL", u)
+		}
+	}
+	return nil
+}
+
+// Plugins returns the converter plugin.
+func Plugins() []*connect.Plugin {
+	return []*connect.Plugin{{
+		Class: Class, Aliases: []string{"avro"}, Type: connect.PluginConverter, Spec: Spec, ReadOnly: true,
+		Doc: "Avro in the Schema Registry wire format, read as JSON with its Kafka Connect schema. Reading only (sink connectors).",
+		NewConverter: func(cfg connect.Config, isKey bool) (connect.Converter, error) {
+			return New(cfg, isKey)
+		},
+	}}
+}
+
+// Converter reads Confluent-framed Avro.
+type Converter struct {
+	reg       *registry
+	isKey     bool
+	cacheSize int
+
+	mu    sync.Mutex
+	cache map[uint32]*entry
+}
+
+// entry is what a schema id resolved to.
+type entry struct {
+	schema  *schema
+	connect *connect.Schema
+	err     error     // a permanent failure: not Avro, unparsable
+	expires time.Time // for a not-found id: ask again after this
+}
+
+// notFoundTTL is how long a schema id the registry did not know is
+// remembered, so a topic of records with a bad id does not send one
+// request per record.
+const notFoundTTL = 30 * time.Second
+
+// New builds a converter from its parsed config.
+func New(cfg connect.Config, isKey bool) (*Converter, error) {
+	reg := &registry{client: &http.Client{}, timeout: time.Duration(cfg.Int("schema.registry.request.timeout.ms")) * time.Millisecond}
+	for _, u := range cfg.List("schema.registry.url") {
+		reg.urls = append(reg.urls, strings.TrimRight(u, "/"))
+	}
+	if len(reg.urls) == 0 {
+		return nil, errors.New("schema.registry.url: at least one URL is required")
+	}
+	if cfg.String("basic.auth.credentials.source") == "USER_INFO" {
+		info := cfg.String("basic.auth.user.info")
+		if info == "" {
+			info = cfg.String("schema.registry.basic.auth.user.info")
+		}
+		user, pass, ok := strings.Cut(info, ":")
+		if !ok {
+			return nil, errors.New("basic.auth.user.info: USER_INFO needs user:password")
+		}
+		reg.user, reg.pass = user, pass
+	}
+	if cfg.String("bearer.auth.credentials.source") == "STATIC_TOKEN" {
+		if reg.token = cfg.String("bearer.auth.token"); reg.token == "" {
+			return nil, errors.New("bearer.auth.token: STATIC_TOKEN needs a token")
+		}
+	}
+	return &Converter{reg: reg, isKey: isKey, cacheSize: int(cfg.Int("schemas.cache.config")), cache: map[uint32]*entry{}}, nil
+}
+
+// ToData reads one framed Avro value into JSON Data carrying its Kafka
+// Connect schema. nil bytes are null (a tombstone).
+func (c *Converter) ToData(topic string, b []byte) (connect.Data, error) {
+	if b == nil {
+		return connect.RawData(connect.FormatJSON, nil), nil
+	}
+	if len(b) < 5 || b[0] != 0 {
+		return connect.Data{}, errors.New("Unknown magic byte!: not Schema Registry framed Avro (a zero byte, then a 4-byte schema id)") //nolint:staticcheck // Confluent's message first
+	}
+	id := binary.BigEndian.Uint32(b[1:5])
+	e, err := c.lookup(id)
+	if err != nil {
+		return connect.Data{}, fmt.Errorf("avro schema id %d: %w", id, err)
+	}
+	d := decoder{buf: b[5:]}
+	out, err := d.appendJSON(make([]byte, 0, 4*len(b)+64), e.schema) // JSON is ~4x Avro: one allocation
+	if err != nil {
+		return connect.Data{}, fmt.Errorf("avro data with schema id %d, at byte %d: %w", id, 5+d.pos, err)
+	}
+	data := connect.RawData(connect.FormatJSON, out)
+	data.Schema = e.connect
+	return data, nil
+}
+
+// FromData refuses: writing Avro is not supported.
+func (c *Converter) FromData(topic string, d *connect.Data) ([]byte, error) {
+	return nil, errors.New("the AvroConverter in Spur only reads Avro (sink connectors); writing it is not supported: use the JsonConverter for source connectors")
+}
+
+// lookup returns the parsed schema for id, asking the registry once.
+func (c *Converter) lookup(id uint32) (*entry, error) {
+	c.mu.Lock()
+	e := c.cache[id]
+	c.mu.Unlock()
+	if e != nil && (e.expires.IsZero() || time.Now().Before(e.expires)) {
+		return e, e.err
+	}
+	text, err := c.reg.schemaByID(context.Background(), id)
+	switch {
+	case errors.Is(err, errNotFound):
+		e = &entry{err: err, expires: time.Now().Add(notFoundTTL)}
+	case err != nil:
+		return nil, err // not cached: the registry may answer next time
+	default:
+		e = &entry{}
+		if e.schema, e.err = parseSchema(text); e.err == nil {
+			e.connect = connectSchema(e.schema)
+		}
+	}
+	c.mu.Lock()
+	if len(c.cache) >= c.cacheSize {
+		for k := range c.cache { // evict one, any: ids are cheap to fetch again
+			delete(c.cache, k)
+			break
+		}
+	}
+	c.cache[id] = e
+	c.mu.Unlock()
+	return e, e.err
+}

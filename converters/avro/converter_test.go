@@ -1,0 +1,548 @@
+package avro
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkedin/goavro/v2"
+
+	"github.com/spur-connect/spur/connect"
+	"github.com/spur-connect/spur/converters/avro/srtest"
+	"github.com/spur-connect/spur/runtime"
+)
+
+// startRegistry serves a stand-in Schema Registry on 127.0.0.1.
+func startRegistry(t testing.TB) (*srtest.Registry, *httptest.Server) {
+	t.Helper()
+	reg := srtest.New()
+	srv := httptest.NewServer(reg)
+	t.Cleanup(srv.Close)
+	return reg, srv
+}
+
+// newConverter parses props with the converter's spec, as the runtime does.
+func newConverter(t testing.TB, props map[string]string) *Converter {
+	t.Helper()
+	cfg, errs := Spec.Parse(props)
+	if len(errs) > 0 {
+		t.Fatalf("config %v: %v", props, errs)
+	}
+	c, err := New(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// frame encodes native with goavro, an independent Avro implementation,
+// in the Schema Registry wire format.
+func frame(t testing.TB, id int, schemaText string, native any) []byte {
+	t.Helper()
+	codec, err := goavro.NewCodec(schemaText)
+	if err != nil {
+		t.Fatalf("goavro schema: %v", err)
+	}
+	out := []byte{0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(id))
+	out, err = codec.BinaryFromNative(out, native)
+	if err != nil {
+		t.Fatalf("goavro encode: %v", err)
+	}
+	return out
+}
+
+const eventSchema = `{"type":"record","name":"Event","namespace":"shop.tracking","fields":[
+ {"name":"id","type":"long"},
+ {"name":"ok","type":"boolean"},
+ {"name":"n","type":"int"},
+ {"name":"ratio","type":"float"},
+ {"name":"score","type":"double"},
+ {"name":"name","type":"string"},
+ {"name":"raw","type":"bytes"},
+ {"name":"color","type":{"type":"enum","name":"Color","symbols":["RED","GREEN"]}},
+ {"name":"hash","type":{"type":"fixed","name":"MD5","size":4}},
+ {"name":"user","type":["null","string"],"default":null},
+ {"name":"tags","type":{"type":"array","items":"string"}},
+ {"name":"attrs","type":{"type":"map","values":"long"}},
+ {"name":"choice","type":["string","int"]},
+ {"name":"maybe","type":["null","string","long"]},
+ {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}},
+ {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+ {"name":"day","type":{"type":"int","logicalType":"date"}},
+ {"name":"item","type":{"type":"record","name":"Item","fields":[{"name":"sku","type":"string"},{"name":"qty","type":"int"}]}},
+ {"name":"next","type":["null","Item"]}
+]}`
+
+func eventNative() map[string]any {
+	return map[string]any{
+		"id": int64(9007199254740993), "ok": true, "n": int32(-42), "ratio": float32(1.5), "score": -0.25,
+		"name": "h\u00e9 \"quoted\"\n", "raw": []byte{0, 1, 2}, "color": "GREEN", "hash": []byte{0xde, 0xad, 0xbe, 0xef},
+		"user": goavro.Union("string", "u-1"), "tags": []any{"a", "b"}, "attrs": map[string]any{"k": int64(7)},
+		"choice": goavro.Union("int", int32(3)), "maybe": nil,
+		"price": big.NewRat(-12345, 100), "at": time.UnixMilli(1700000000123).UTC(), "day": time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+		"item": map[string]any{"sku": "x1", "qty": int32(2)}, "next": goavro.Union("shop.tracking.Item", map[string]any{"sku": "y", "qty": int32(1)}),
+	}
+}
+
+// The JSON a record reads as is the JSON Kafka Connect's JsonConverter
+// writes for it (decimals as numbers): field order kept, 64-bit longs
+// exact, bytes base64, unions as Connect's structs.
+func TestReadsWhatConfluentWrites(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	id := reg.Register("events-value", eventSchema)
+	d, err := c.ToData("events", frame(t, id, eventSchema, eventNative()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := d.Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":9007199254740993,"ok":true,"n":-42,"ratio":1.5,"score":-0.25,"name":"hé \"quoted\"\n",` +
+		`"raw":"AAEC","color":"GREEN","hash":"3q2+7w==","user":"u-1","tags":["a","b"],"attrs":{"k":7},` +
+		`"choice":{"string":null,"int":3},"maybe":null,"price":-123.45,"at":1700000000123,"day":19782,` +
+		`"item":{"sku":"x1","qty":2},"next":{"sku":"y","qty":1}}`
+	if string(raw) != want {
+		t.Fatalf("got  %s\nwant %s", raw, want)
+	}
+	if d.Format() != connect.FormatJSON || !connect.ValidJSON(raw) {
+		t.Fatalf("format %v, valid %v", d.Format(), connect.ValidJSON(raw))
+	}
+	// The Kafka Connect schema, as AvroData derives it.
+	s := d.Schema
+	if s == nil || s.Type != "struct" || s.Name != "shop.tracking.Event" || len(s.Fields) != 19 {
+		t.Fatalf("schema %+v", s)
+	}
+	for _, f := range []struct {
+		name, typ, schemaName string
+		optional              bool
+	}{
+		{"id", "int64", "", false}, {"n", "int32", "", false}, {"ratio", "float32", "", false},
+		{"user", "string", "", true}, {"color", "string", "shop.tracking.Color", false},
+		{"choice", "struct", "io.confluent.connect.avro.Union", false}, {"maybe", "struct", "io.confluent.connect.avro.Union", true},
+		{"price", "bytes", "org.apache.kafka.connect.data.Decimal", false}, {"item", "struct", "shop.tracking.Item", false},
+		{"next", "struct", "shop.tracking.Item", true}, {"tags", "array", "", false}, {"attrs", "map", "", false},
+	} {
+		fs := s.FieldByName(f.name)
+		if fs == nil || fs.Type != f.typ || fs.Name != f.schemaName || fs.Optional != f.optional {
+			t.Errorf("field %s: %+v, want %s %q optional=%v", f.name, fs, f.typ, f.schemaName, f.optional)
+		}
+	}
+	if p := s.FieldByName("price").Parameters; p["scale"] != "2" {
+		t.Errorf("decimal parameters %v", p)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("derived schema is not a valid Connect schema: %v", err)
+	}
+	// Transforms decode the JSON as they would JsonConverter's.
+	v, err := d.Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.(map[string]any)["id"]; got != json.Number("9007199254740993") {
+		t.Errorf("decoded id %v", got)
+	}
+}
+
+func TestValuesOneByOne(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema string
+		native       any
+		want         string
+	}{
+		{"string", `"string"`, "plain", `"plain"`},
+		{"long min", `"long"`, int64(math.MinInt64), `-9223372036854775808`},
+		{"long max", `"long"`, int64(math.MaxInt64), `9223372036854775807`},
+		{"int min", `"int"`, int32(math.MinInt32), `-2147483648`},
+		{"float", `"float"`, float32(0.1), `0.1`},
+		{"double tiny", `"double"`, 5e-324, `5e-324`},
+		{"double NaN", `"double"`, math.NaN(), `"NaN"`},
+		{"double -Inf", `"double"`, math.Inf(-1), `"-Infinity"`},
+		{"null", `"null"`, nil, `null`},
+		{"optional null", `["null","long"]`, nil, `null`},
+		{"optional set, null second", `["long","null"]`, goavro.Union("long", int64(5)), `5`},
+		{"union of three, null", `["null","string","int"]`, nil, `null`},
+		{"union of three, set", `["null","string","int"]`, goavro.Union("string", "s"), `{"string":"s","int":null}`},
+		{"union with a record", `["int",{"type":"record","name":"a.R","fields":[{"name":"x","type":"int"}]}]`,
+			goavro.Union("a.R", map[string]any{"x": int32(1)}), `{"int":null,"R":{"x":1}}`},
+		{"empty array", `{"type":"array","items":"int"}`, []any{}, `[]`},
+		{"array of nulls", `{"type":"array","items":"null"}`, []any{nil, nil}, `[null,null]`},
+		{"nested arrays", `{"type":"array","items":{"type":"array","items":"long"}}`, []any{[]any{int64(1)}, []any{}}, `[[1],[]]`},
+		{"map", `{"type":"map","values":"string"}`, map[string]any{"a\"b": "c"}, `{"a\"b":"c"}`},
+		{"decimal zero", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}`, big.NewRat(0, 1), `0.00`},
+		{"decimal small", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":3}`, big.NewRat(-5, 1000), `-0.005`},
+		{"decimal scale 0", `{"type":"bytes","logicalType":"decimal","precision":4}`, big.NewRat(1234, 1), `1234`},
+		{"decimal wide", `{"type":"bytes","logicalType":"decimal","precision":38,"scale":4}`,
+			new(big.Rat).SetFrac(mustInt("-123456789012345678901234567890123"), big.NewInt(10000)), `-12345678901234567890123456789.0123`},
+		{"decimal fixed", `{"type":"fixed","name":"D","size":8,"logicalType":"decimal","precision":18,"scale":1}`, big.NewRat(-1, 10), `-0.1`},
+		{"uuid", `{"type":"string","logicalType":"uuid"}`, "6f1e…", `"6f1e…"`},
+		{"time-millis", `{"type":"int","logicalType":"time-millis"}`, time.Duration(3723004) * time.Millisecond, `3723004`},
+		{"timestamp-micros", `{"type":"long","logicalType":"timestamp-micros"}`, time.UnixMicro(1700000000123456).UTC(), `1700000000123456`},
+		{"recursive list", `{"type":"record","name":"Node","fields":[{"name":"v","type":"int"},{"name":"next","type":["null","Node"]}]}`,
+			map[string]any{"v": int32(1), "next": goavro.Union("Node", map[string]any{"v": int32(2), "next": nil})}, `{"v":1,"next":{"v":2,"next":null}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, srv := startRegistry(t)
+			c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+			id := reg.Register("t-value", tc.schema)
+			d, err := c.ToData("t", frame(t, id, tc.schema, tc.native))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := d.Raw()
+			if string(raw) != tc.want {
+				t.Fatalf("got %s, want %s", raw, tc.want)
+			}
+			if !connect.ValidJSON(raw) {
+				t.Fatalf("not valid JSON: %s", raw)
+			}
+		})
+	}
+}
+
+func mustInt(s string) *big.Int {
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		panic(s)
+	}
+	return n
+}
+
+// A recursive schema has no Kafka Connect form: values read schemaless.
+func TestRecursiveSchemaReadsSchemaless(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	s := `{"type":"record","name":"Node","fields":[{"name":"next","type":["null","Node"]}]}`
+	d, err := c.ToData("t", frame(t, reg.Register("t-value", s), s, map[string]any{"next": nil}))
+	if err != nil || d.Schema != nil {
+		t.Fatalf("data %+v, err %v", d, err)
+	}
+}
+
+// A schema is fetched once per id; a tombstone is null and asks nothing.
+func TestSchemasAreFetchedOnce(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	id := reg.Register("events-value", eventSchema)
+	b := frame(t, id, eventSchema, eventNative())
+	for range 100 {
+		if _, err := c.ToData("events", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := reg.Gets(id); n != 1 {
+		t.Fatalf("schema fetched %d times", n)
+	}
+	d, err := c.ToData("events", nil)
+	if err != nil || !d.IsNull() {
+		t.Fatalf("tombstone: %+v %v", d, err)
+	}
+}
+
+// Errors say what is wrong. The record's faults (bad framing, unknown id,
+// bad data) are plain errors the error policy handles; the registry's
+// (down, refusing credentials) are system errors, transient ones retriable.
+func TestErrors(t *testing.T) {
+	good := `{"type":"record","name":"R","fields":[{"name":"a","type":"long"},{"name":"b","type":"string"}]}`
+	type outcome struct {
+		contains          string
+		system, retriable bool
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(reg *srtest.Registry) []byte
+		want  outcome
+	}{
+		{"no magic byte", func(*srtest.Registry) []byte { return []byte(`{"a":1}`) }, outcome{contains: "Unknown magic byte"}},
+		{"too short", func(*srtest.Registry) []byte { return []byte{0, 0, 0} }, outcome{contains: "Unknown magic byte"}},
+		{"unknown id", func(*srtest.Registry) []byte { return []byte{0, 0, 0, 0, 99, 2} }, outcome{contains: "Schema 99 not found"}},
+		{"truncated data", func(reg *srtest.Registry) []byte {
+			b := frame(t, reg.Register("s", good), good, map[string]any{"a": int64(1), "b": "hello"})
+			return b[:len(b)-2]
+		}, outcome{contains: "R.b: unexpected end of data"}},
+		{"not an Avro schema", func(reg *srtest.Registry) []byte {
+			return []byte{0, 0, 0, 0, byte(reg.RegisterType("s", `syntax = "proto3";`, "PROTOBUF")), 0}
+		}, outcome{contains: "is a PROTOBUF schema, not Avro"}},
+		{"registry down", func(reg *srtest.Registry) []byte {
+			reg.FailNext(503)
+			return frame(t, reg.Register("s", good), good, map[string]any{"a": int64(1), "b": "x"})
+		}, outcome{contains: "503", system: true, retriable: true}},
+		{"credentials refused", func(reg *srtest.Registry) []byte {
+			reg.RequireBasicAuth("u", "p")
+			return frame(t, reg.Register("s", good), good, map[string]any{"a": int64(1), "b": "x"})
+		}, outcome{contains: "401", system: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, srv := startRegistry(t)
+			c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+			_, err := c.ToData("t", tc.setup(reg))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var r connect.Retriable
+			retriable := errors.As(err, &r) && r.Retriable()
+			if !strings.Contains(err.Error(), tc.want.contains) || connect.IsSystemError(err) != tc.want.system || retriable != tc.want.retriable {
+				t.Fatalf("error %q: system %v, retriable %v; want %+v", err, connect.IsSystemError(err), retriable, tc.want)
+			}
+		})
+	}
+}
+
+// An outage is not cached: once the registry answers, records read.
+// An unknown id is remembered for a while, not asked for every record.
+func TestRegistryRecoversAndUnknownIdsAreRemembered(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	s := `"string"`
+	b := frame(t, reg.Register("s", s), s, "x")
+	reg.FailNext(500, 502)
+	for i := range 2 {
+		if _, err := c.ToData("t", b); err == nil {
+			t.Fatalf("attempt %d read during the outage", i)
+		}
+	}
+	if _, err := c.ToData("t", b); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+	for range 10 {
+		if _, err := c.ToData("t", []byte{0, 0, 0, 0, 42}); err == nil {
+			t.Fatal("unknown id read")
+		}
+	}
+	if n := reg.Gets(42); n != 1 {
+		t.Fatalf("unknown id asked for %d times", n)
+	}
+}
+
+func TestAuthAndFailover(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connection refused
+	for _, tc := range []struct {
+		name  string
+		setup func(reg *srtest.Registry, url string) map[string]string
+	}{
+		{"user info", func(reg *srtest.Registry, url string) map[string]string {
+			reg.RequireBasicAuth("alice", "s:cret")
+			return map[string]string{"schema.registry.url": url, "basic.auth.credentials.source": "USER_INFO", "basic.auth.user.info": "alice:s:cret"}
+		}},
+		{"user info, schema.registry prefix", func(reg *srtest.Registry, url string) map[string]string {
+			reg.RequireBasicAuth("alice", "pw")
+			return map[string]string{"schema.registry.url": url, "basic.auth.credentials.source": "USER_INFO", "schema.registry.basic.auth.user.info": "alice:pw"}
+		}},
+		{"URL user info", func(reg *srtest.Registry, url string) map[string]string {
+			reg.RequireBasicAuth("bob", "pw")
+			return map[string]string{"schema.registry.url": strings.Replace(url, "http://", "http://bob:pw@", 1)}
+		}},
+		{"bearer", func(reg *srtest.Registry, url string) map[string]string {
+			reg.RequireToken("tok")
+			return map[string]string{"schema.registry.url": url, "bearer.auth.credentials.source": "STATIC_TOKEN", "bearer.auth.token": "tok"}
+		}},
+		{"first URL unreachable", func(reg *srtest.Registry, url string) map[string]string {
+			return map[string]string{"schema.registry.url": deadURL + "," + url}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, srv := startRegistry(t)
+			c := newConverter(t, tc.setup(reg, srv.URL))
+			s := `"long"`
+			d, err := c.ToData("t", frame(t, reg.Register("s", s), s, int64(7)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw, _ := d.Raw(); string(raw) != "7" {
+				t.Fatalf("read %s", raw)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		props map[string]string
+		key   string
+	}{
+		{map[string]string{}, "schema.registry.url"},
+		{map[string]string{"schema.registry.url": "localhost:8081"}, "schema.registry.url"},
+		{map[string]string{"schema.registry.url": "http://r", "basic.auth.credentials.source": "SASL_INHERIT"}, "basic.auth.credentials.source"},
+		{map[string]string{"schema.registry.url": "http://r", "schemas.cache.config": "0"}, "schemas.cache.config"},
+	} {
+		_, errs := Spec.Parse(tc.props)
+		if len(errs) == 0 || !strings.Contains(errs.Error(), tc.key) {
+			t.Errorf("%v: errors %v, want one naming %s", tc.props, errs, tc.key)
+		}
+	}
+	cfg, _ := Spec.Parse(map[string]string{"schema.registry.url": "http://r", "basic.auth.credentials.source": "USER_INFO", "basic.auth.user.info": "nocolon"})
+	if _, err := New(cfg, false); err == nil || !strings.Contains(err.Error(), "basic.auth.user.info") {
+		t.Errorf("user info without a colon: %v", err)
+	}
+}
+
+// Writing is refused with a reason, never silently wrong.
+func TestWritingIsRefused(t *testing.T) {
+	c := newConverter(t, map[string]string{"schema.registry.url": "http://127.0.0.1:1"})
+	d := connect.ValueData(map[string]any{"a": 1})
+	if _, err := c.FromData("t", &d); err == nil || !strings.Contains(err.Error(), "only reads") {
+		t.Fatalf("FromData: %v", err)
+	}
+}
+
+func TestHostileDataIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema string
+		data         []byte
+		contains     string
+	}{
+		{"huge array of nulls", `{"type":"array","items":"null"}`, []byte{0xfe, 0xff, 0xff, 0xff, 0x0f}, "take no bytes"},
+		{"many blocks of nulls", `{"type":"array","items":"null"}`, append(repeat([]byte{0x80, 0x80, 0x02}, 5), 0), "take no bytes"},
+		{"block larger than data", `{"type":"array","items":"long"}`, []byte{0xfe, 0xff, 0x03, 2}, "items in"},
+		{"deep recursion", `{"type":"record","name":"N","fields":[{"name":"n","type":["null","N"]}]}`, repeat([]byte{2}, 10000), "nested deeper"},
+		{"long overflow", `"long"`, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, "overflows"},
+		{"negative length", `"string"`, []byte{1}, "negative length"},
+		{"bad boolean", `"boolean"`, []byte{7}, "neither 0 nor 1"},
+		{"enum out of range", `{"type":"enum","name":"E","symbols":["A"]}`, []byte{2}, "no symbol 1"},
+		{"union out of range", `["null","int"]`, []byte{4}, "no branch 2"},
+		{"int out of range", `"int"`, []byte{0x80, 0x80, 0x80, 0x80, 0x20}, "out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parseSchema(tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := decoder{buf: tc.data}
+			_, err = d.appendJSON(nil, s)
+			if err == nil || !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("error %v, want one containing %q", err, tc.contains)
+			}
+		})
+	}
+}
+
+// An invalid logical type is ignored, as the Avro specification says: a
+// decimal without a precision reads as bytes.
+func TestInvalidDecimalReadsAsBytes(t *testing.T) {
+	s, err := parseSchema(`{"type":"bytes","logicalType":"decimal","precision":0}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decoder{buf: []byte{2, 1}}
+	if out, err := d.appendJSON(nil, s); err != nil || string(out) != `"AQ=="` {
+		t.Fatalf("read %s, %v", out, err)
+	}
+}
+
+func repeat(b []byte, n int) []byte {
+	var out []byte
+	for range n {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func TestSchemaErrors(t *testing.T) {
+	for _, tc := range []struct{ schema, contains string }{
+		{`{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}`, `unknown type "Nope"`},
+		{`{"type":"record","fields":[]}`, "needs a name"},
+		{`{"type":"enum","name":"E","symbols":[]}`, "needs symbols"},
+		{`["int","int"]`, "two branches of type int"},
+		{`[["int"]]`, "may not hold a union"},
+		{`{"type":"array"}`, `needs "items"`},
+		{`{"type":"fixed","name":"F"}`, "needs a size"},
+		{`[{"type":"record","name":"R","fields":[]},{"type":"record","name":"R","fields":[]}]`, "defined twice"},
+		{`not json`, "not JSON"},
+		{strings.Repeat(`{"type":"array","items":`, 300) + `"int"` + strings.Repeat(`}`, 300), "nested deeper"},
+	} {
+		if _, err := parseSchema(tc.schema); err == nil || !strings.Contains(err.Error(), tc.contains) {
+			t.Errorf("%.60s: error %v, want one containing %q", tc.schema, err, tc.contains)
+		}
+	}
+	// Namespaces: a simple name resolves in the enclosing namespace.
+	s, err := parseSchema(`{"type":"record","name":"A","namespace":"n","fields":[
+		{"name":"b","type":{"type":"record","name":"B","fields":[]}},{"name":"c","type":"B"},{"name":"d","type":"n.B"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.fields[1].schema != s.fields[0].schema || s.fields[2].schema != s.fields[0].schema || s.fields[0].schema.name != "n.B" {
+		t.Fatalf("names not resolved: %+v", s.fields)
+	}
+}
+
+func TestConnectSchemaOfOptionalRecordKeepsFields(t *testing.T) {
+	s, err := parseSchema(`{"type":"record","name":"R","fields":[{"name":"o","type":["null",{"type":"record","name":"I","fields":[{"name":"x","type":"int"}]}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &connect.Schema{Type: "struct", Name: "R", Fields: []*connect.Schema{
+		{Type: "struct", Name: "I", Optional: true, Field: "o", Fields: []*connect.Schema{{Type: "int32", Field: "x"}}}}}
+	if got := connectSchema(s); !reflect.DeepEqual(got, want) {
+		gb, _ := json.Marshal(got)
+		t.Fatalf("schema %s", gb)
+	}
+}
+
+// TestAgainstRealSchemaRegistry registers the event schema in the registry
+// SPUR_TEST_SCHEMA_REGISTRY_URL names (examples/avro/docker-compose.yml
+// brings Confluent's up) and reads a record framed with the id it gave.
+func TestAgainstRealSchemaRegistry(t *testing.T) {
+	url := os.Getenv("SPUR_TEST_SCHEMA_REGISTRY_URL")
+	if url == "" {
+		t.Skip("SPUR_TEST_SCHEMA_REGISTRY_URL is not set")
+	}
+	body, _ := json.Marshal(map[string]string{"schema": eventSchema})
+	resp, err := http.Post(url+"/subjects/spur-test-events-value/versions", "application/vnd.schemaregistry.v1+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reg struct {
+		ID int `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != 200 || reg.ID == 0 {
+		t.Fatalf("register: %s %v %+v", resp.Status, err, reg)
+	}
+	c := newConverter(t, map[string]string{"schema.registry.url": url})
+	d, err := c.ToData("spur-test-events", frame(t, reg.ID, eventSchema, eventNative()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := d.Raw()
+	if !bytes.HasPrefix(raw, []byte(`{"id":9007199254740993,"ok":true,`)) || d.Schema == nil {
+		t.Fatalf("read %s", raw)
+	}
+	if _, err := c.ToData("t", []byte{0, 0x7f, 0xff, 0xff, 0xf0}); err == nil || !strings.Contains(err.Error(), "not found") || connect.IsSystemError(err) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+// A source connector cannot use a converter that only reads: validation
+// says so, naming the key, before any task starts.
+func TestSourceConnectorsRefuseTheReadOnlyConverter(t *testing.T) {
+	reg := connect.NewRegistry()
+	reg.MustRegister(Plugins()...)
+	reg.MustRegister(&connect.Plugin{Class: "test.Source", Type: connect.PluginSource, Spec: connect.NewSpec(),
+		NewConnector: func() connect.Connector { return noConnector{} }, NewSourceTask: func() connect.SourceTask { return nil }})
+	v := runtime.ValidateConnector(runtime.Options{Registry: reg}, map[string]string{"name": "s", "connector.class": "test.Source",
+		"value.converter": Class, "value.converter.schema.registry.url": "http://127.0.0.1:8081"})
+	if !strings.Contains(v.Errors.Error(), "value.converter") || !strings.Contains(v.Errors.Error(), "only reads") {
+		t.Fatalf("errors %v", v.Errors)
+	}
+}
+
+type noConnector struct{}
+
+func (noConnector) Validate(connect.Config) []connect.KeyError { return nil }
+func (noConnector) TaskConfigs(connect.Config, int) ([]map[string]string, error) {
+	return []map[string]string{{}}, nil
+}

@@ -1,0 +1,122 @@
+package avro
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spur-connect/spur/connect"
+)
+
+// registry is a Confluent Schema Registry client: just the calls a
+// converter makes, against the documented REST API.
+type registry struct {
+	urls    []string // base URLs, without a trailing slash
+	next    atomic.Uint32
+	client  *http.Client
+	user    string // basic auth from basic.auth.user.info (USER_INFO)
+	pass    string
+	token   string // bearer.auth.token (STATIC_TOKEN)
+	timeout time.Duration
+}
+
+// errNotFound is a registry's 404 for a schema id: the record names a
+// schema that does not exist, which is the record's fault.
+var errNotFound = errors.New("not found in the schema registry")
+
+// registryError is a failure of the registry or of the way Spur reaches it
+// (unreachable, 5xx, bad credentials), not of a record: it is marked so
+// that errors.tolerance does not send records to the dead letter queue for
+// it, and transient ones as retriable.
+func registryError(err error, transient bool) error {
+	err = connect.SystemError(err)
+	if transient {
+		err = connect.RetriableError(err)
+	}
+	return err
+}
+
+// schemaByID fetches the schema text registered under id.
+func (r *registry) schemaByID(ctx context.Context, id uint32) (text string, err error) {
+	var body struct {
+		Schema     string `json:"schema"`
+		SchemaType string `json:"schemaType"`
+	}
+	if err := r.get(ctx, "/schemas/ids/"+strconv.FormatUint(uint64(id), 10), &body); err != nil {
+		return "", err
+	}
+	if body.SchemaType != "" && body.SchemaType != "AVRO" {
+		return "", fmt.Errorf("schema id %d is a %s schema, not Avro", id, body.SchemaType)
+	}
+	return body.Schema, nil
+}
+
+// get sends GET path to the registry, trying the next URL when one cannot
+// be reached, and decodes a 200 answer into out.
+func (r *registry) get(ctx context.Context, path string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	var last error
+	for range r.urls {
+		base := r.urls[int(r.next.Load())%len(r.urls)]
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return registryError(fmt.Errorf("schema registry %s: %w", base, err), false)
+		}
+		req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json")
+		if r.token != "" {
+			req.Header.Set("Authorization", "Bearer "+r.token)
+		} else if r.user != "" || r.pass != "" {
+			req.SetBasicAuth(r.user, r.pass)
+		}
+		resp, err := r.client.Do(req)
+		if err != nil {
+			last = fmt.Errorf("schema registry %s: %w", base, err)
+			r.next.Add(1) // fail over, as Confluent's client does
+			continue
+		}
+		return decodeAnswer(resp, base+path, out)
+	}
+	return registryError(last, true)
+}
+
+func decodeAnswer(resp *http.Response, where string, out any) error {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return registryError(fmt.Errorf("schema registry GET %s: reading the answer: %w", where, err), true)
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(body, out); err != nil {
+			return registryError(fmt.Errorf("schema registry GET %s: the answer is not the documented JSON: %w", where, err), false)
+		}
+		return nil
+	}
+	// Error bodies are {"error_code": 40403, "message": "Schema 7 not found"}.
+	var e struct {
+		Code    int    `json:"error_code"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(body, &e)
+	msg := e.Message
+	if msg == "" {
+		msg = strings.TrimSpace(string(body[:min(len(body), 200)]))
+	}
+	err = fmt.Errorf("schema registry GET %s: %s: %s", where, resp.Status, msg)
+	switch {
+	case resp.StatusCode == http.StatusNotFound && e.Code == 40403:
+		// The registry's own "schema not found", not a 404 of a wrong URL
+		// (which would be the configuration's fault, for every record).
+		return fmt.Errorf("%w: %w", errNotFound, err)
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+		return registryError(err, true)
+	}
+	return registryError(err, false) // 401, 403, and other refusals of the client
+}
