@@ -273,6 +273,17 @@ func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip plain ASCII eight bytes at a time: no quote, backslash,
+		// control character or non-ASCII byte among them.
+		for i+8 <= len(s) {
+			if x := load64(s, i); (stopBytes(x)|x)&hi != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -113,3 +113,14 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendJSONString escapes a user agent, the longest string of a
+// tracking event.
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+	dst := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		dst = AppendJSONString(dst[:0], s)
+	}
+}

@@ -4,24 +4,6 @@ package connect
 
 import "encoding/binary"
 
-const (
-	lo7 = 0x0101010101010101
-	hi  = 0x8080808080808080
-	lo  = 0x7f7f7f7f7f7f7f7f
-)
-
-// zeroBytes flags (high bit of each byte) exactly the zero bytes of x: a
-// byte's low seven bits plus 0x7f carry into its high bit unless they are
-// all zero, and no carry crosses into the next byte.
-func zeroBytes(x uint64) uint64 { return ^((x&lo + lo) | x | lo) }
-
-// stopBytes flags the bytes of x that end the plain run of a JSON string:
-// '"', '\\' and control characters (< 0x20, the bytes whose top three bits
-// are zero).
-func stopBytes(x uint64) uint64 {
-	return zeroBytes(x^(lo7*'"')) | zeroBytes(x^(lo7*'\\')) | zeroBytes(x&(lo7*0xe0))
-}
-
 // stops64 returns the stop bits of 64 bytes.
 func stops64(b []byte) uint64 {
 	_ = b[63]
