@@ -46,6 +46,7 @@ import (
 )
 
 type options struct {
+	registryURL string // the stand-in Schema Registry of the http-avro case
 	records    int
 	partitions int32
 	runs       int
@@ -120,9 +121,9 @@ func main() {
 				os.Exit(2)
 			}
 			switch base {
-			case "bare", "http", "http-gzip", "file", "es":
+			case "bare", "http", "http-gzip", "http-avro", "file", "es":
 			default:
-				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, file, es)\n", c)
+				fmt.Fprintf(os.Stderr, "bench: unknown case %q (bare, http, http-gzip, http-avro, file, es)\n", c)
 				os.Exit(2)
 			}
 			o.cases = append(o.cases, c)
@@ -196,6 +197,22 @@ func bench(o options) error {
 	fmt.Printf("http sink: request.body.format=json, batch.max.size=%d, max.in.flight.requests=%d, batch.key.pattern=%q, batch.linger.ms=%d\n",
 		o.batch, o.inFlight, o.batchKey, o.linger)
 
+	for _, cs := range o.cases {
+		if base, _ := strings.CutSuffix(cs, "@b"); base != "http-avro" || o.registryURL != "" {
+			continue
+		}
+		srv, id := startRegistry()
+		defer srv.Close()
+		o.registryURL = srv.URL
+		start := time.Now()
+		asize, err := fillAvro(seeds, avroTopic, o.partitions, o.records, o.shape == "compact", id)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("http-avro: the same events as Schema Registry framed Avro in %s (avg value %.0f B), preloaded in %v; value.converter=AvroConverter\n",
+			avroTopic, float64(asize)/float64(o.records), time.Since(start).Round(100*time.Millisecond))
+	}
+
 	results := map[string][]result{}
 	seq := 0
 	for run := 0; run < o.runs; run++ {
@@ -237,7 +254,13 @@ func memNote(r result) string {
 	return fmt.Sprintf(", sink RSS max %.0f MB, CPU %.1f s", float64(r.rssMax)/1e6, r.sinkCPU)
 }
 
+// avroTopic holds the http-avro case's events.
+const avroTopic = "tracking-avro"
+
 func drainCase(o options, cs string, seeds []string, topic, dir string, seq int, profileDir string) (result, error) {
+	if base, _ := strings.CutSuffix(cs, "@b"); base == "http-avro" {
+		topic = avroTopic
+	}
 	if cs == "bare" {
 		return bareDrain(seeds, topic, o.records, seq)
 	}
@@ -348,7 +371,7 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 	var lines *lineCounter
 	out := filepath.Join(dir, name+".jsonl")
 	switch cs {
-	case "http", "http-gzip":
+	case "http", "http-gzip", "http-avro":
 		if rcv, err = newReceiver(int64(o.records), o.verify); err != nil {
 			return result{}, err
 		}
@@ -364,6 +387,10 @@ func spurDrain(o options, cs string, seeds []string, topic, dir string, seq int,
 		}
 		if cs == "http-gzip" {
 			cfg["request.compression"] = "gzip"
+		}
+		if cs == "http-avro" {
+			cfg["value.converter"] = "io.confluent.connect.avro.AvroConverter"
+			cfg["value.converter.schema.registry.url"] = o.registryURL
 		}
 	case "es":
 		if rcv, err = newReceiver(int64(o.records), o.verify); err != nil {

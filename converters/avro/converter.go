@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spur-connect/spur/connect"
@@ -81,6 +82,11 @@ type Converter struct {
 
 	mu    sync.Mutex
 	cache map[uint32]*entry
+
+	// expand is the largest JSON-to-Avro size ratio seen, in eighths: the
+	// output buffer is sized from it, so a record takes one allocation
+	// without clearing four times the memory it needs.
+	expand atomic.Int64
 }
 
 // entry is what a schema id resolved to.
@@ -121,7 +127,9 @@ func New(cfg connect.Config, isKey bool) (*Converter, error) {
 			return nil, errors.New("bearer.auth.token: STATIC_TOKEN needs a token")
 		}
 	}
-	return &Converter{reg: reg, isKey: isKey, cacheSize: int(cfg.Int("schemas.cache.config")), cache: map[uint32]*entry{}}, nil
+	c := &Converter{reg: reg, isKey: isKey, cacheSize: int(cfg.Int("schemas.cache.config")), cache: map[uint32]*entry{}}
+	c.expand.Store(16) // twice the Avro size, to start with
+	return c, nil
 }
 
 // ToData reads one framed Avro value into JSON Data carrying its Kafka
@@ -139,9 +147,13 @@ func (c *Converter) ToData(topic string, b []byte) (connect.Data, error) {
 		return connect.Data{}, fmt.Errorf("avro schema id %d: %w", id, err)
 	}
 	d := decoder{buf: b[5:]}
-	out, err := d.appendJSON(make([]byte, 0, 4*len(b)+64), e.schema) // JSON is ~4x Avro: one allocation
+	ratio := c.expand.Load()
+	out, err := d.appendJSON(make([]byte, 0, int64(len(b))*ratio/8+64), e.schema)
 	if err != nil {
 		return connect.Data{}, fmt.Errorf("avro data with schema id %d, at byte %d: %w", id, 5+d.pos, err)
+	}
+	if r := int64(len(out))*8/int64(len(b)) + 1; r > ratio {
+		c.expand.CompareAndSwap(ratio, r)
 	}
 	data := connect.RawData(connect.FormatJSON, out)
 	data.Schema = e.connect
