@@ -64,22 +64,27 @@ func Build(c connect.Config, k Keys) (*tls.Config, []connect.KeyError) {
 		}
 	}
 
+	// trustKey names the key the trust store came from once it was read:
+	// an empty file is then an error, not a silent fall back to the
+	// system's CAs.
 	var trustPEM []byte
 	trustKey := ""
-	if loc := strings.TrimSpace(str(k.TrustLocation)); loc != "" {
-		b, err := os.ReadFile(loc)
+	trustFile := strings.TrimSpace(str(k.TrustLocation))
+	if trustFile != "" {
+		b, err := os.ReadFile(trustFile)
 		if err != nil {
 			bad(k.TrustLocation, "cannot read the trust store: %v", err)
+		} else {
+			trustPEM, trustKey = b, k.TrustLocation
 		}
-		trustPEM, trustKey = b, k.TrustLocation
 	}
 	if inline := str(k.TrustCerts); strings.TrimSpace(inline) != "" {
-		if trustKey != "" {
+		if trustFile != "" {
 			bad(k.TrustCerts, "set either %s or %s, not both", k.TrustLocation, k.TrustCerts)
 		}
 		trustPEM, trustKey = []byte(inline), k.TrustCerts
 	}
-	if trustKey != "" && len(trustPEM) > 0 {
+	if trustKey != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(trustPEM) {
 			bad(trustKey, "holds no PEM certificate")
@@ -88,29 +93,34 @@ func Build(c connect.Config, k Keys) (*tls.Config, []connect.KeyError) {
 		custom = true
 	}
 
+	// Likewise keyKey: set once a key store was read, or an inline pair is
+	// complete.
 	var certPEM, keyPEM []byte
 	keyKey := ""
-	if loc := strings.TrimSpace(str(k.KeyLocation)); loc != "" {
-		b, err := os.ReadFile(loc)
+	keyFile := strings.TrimSpace(str(k.KeyLocation))
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			bad(k.KeyLocation, "cannot read the key store: %v", err)
+		} else {
+			certPEM, keyPEM, keyKey = b, b, k.KeyLocation
 		}
-		certPEM, keyPEM, keyKey = b, b, k.KeyLocation
 	}
 	chain, key := str(k.KeyChain), str(k.KeyKey)
 	if strings.TrimSpace(chain) != "" || strings.TrimSpace(key) != "" {
-		if keyKey != "" {
+		if keyFile != "" {
 			bad(k.KeyChain, "set either %s or %s with %s, not both", k.KeyLocation, k.KeyChain, k.KeyKey)
 		}
-		if strings.TrimSpace(chain) == "" {
+		switch {
+		case strings.TrimSpace(chain) == "":
 			bad(k.KeyChain, "must be set with %s", k.KeyKey)
-		}
-		if strings.TrimSpace(key) == "" {
+		case strings.TrimSpace(key) == "":
 			bad(k.KeyKey, "must be set with %s", k.KeyChain)
+		default:
+			certPEM, keyPEM, keyKey = []byte(chain), []byte(key), k.KeyChain
 		}
-		certPEM, keyPEM, keyKey = []byte(chain), []byte(key), k.KeyChain
 	}
-	if keyKey != "" && len(certPEM) > 0 && len(keyPEM) > 0 {
+	if keyKey != "" {
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			// the error names no key material
