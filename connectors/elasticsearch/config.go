@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
-	"github.com/spur-connect/spur/connectors/internal/tlsconf"
+	"github.com/spur-connect/spur/internal/tlsconf"
 )
 
 // Config keys. The names are those of Confluent's Elasticsearch sink, so an

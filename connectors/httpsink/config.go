@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
-	"github.com/spur-connect/spur/connectors/internal/tlsconf"
+	"github.com/spur-connect/spur/internal/tlsconf"
 )
 
 // Config keys. Names follow Confluent's HTTP sink where it has the key;

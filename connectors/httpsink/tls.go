@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 
 	"github.com/spur-connect/spur/connect"
-	"github.com/spur-connect/spur/connectors/internal/tlsconf"
+	"github.com/spur-connect/spur/internal/tlsconf"
 )
 
 type tlsSettings struct {

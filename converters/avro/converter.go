@@ -22,6 +22,15 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
+	"github.com/spur-connect/spur/internal/tlsconf"
+)
+
+// The registry's TLS keys, as Confluent names them.
+const (
+	keyTrustLocation = "schema.registry.ssl.truststore.location"
+	keyKeyLocation   = "schema.registry.ssl.keystore.location"
+	keyKeyPassword   = "schema.registry.ssl.key.password"
+	keyEndpointID    = "schema.registry.ssl.endpoint.identification.algorithm"
 )
 
 // Class is Confluent's class name, by which existing configs name it.
@@ -48,6 +57,18 @@ var Spec = connect.NewSpec(
 	connect.ConfigKey{Name: "schemas.cache.config", Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
 		Validate: connect.AtLeast(1),
 		Doc:      "How many schemas (by id) to keep parsed. A schema id never changes its schema, so a cached one is not fetched again."},
+	connect.ConfigKey{Name: keyTrustLocation, Importance: connect.Medium,
+		Doc: "PEM file of the CA certificates that sign the registry's certificate, for https URLs; empty uses the system's."},
+	connect.ConfigKey{Name: "schema.registry.ssl.truststore.type", Default: "PEM", Importance: connect.Low, Validate: connect.OneOf("PEM"),
+		Doc: "Only PEM is supported (convert a JKS or PKCS12 store with keytool and openssl)."},
+	connect.ConfigKey{Name: keyKeyLocation, Importance: connect.Medium,
+		Doc: "PEM file with the client certificate chain and its unencrypted private key, for registries that require client certificates."},
+	connect.ConfigKey{Name: "schema.registry.ssl.keystore.type", Default: "PEM", Importance: connect.Low, Validate: connect.OneOf("PEM"),
+		Doc: "Only PEM is supported."},
+	connect.ConfigKey{Name: keyKeyPassword, Type: connect.TypePassword, Importance: connect.Low,
+		Doc: "Not supported: the private key must be unencrypted. Setting it is an error, so an encrypted key is not silently misread."},
+	connect.ConfigKey{Name: keyEndpointID, Default: "https", Importance: connect.Low, Validate: connect.OneOf("https", ""),
+		Doc: "https checks that the registry's certificate names its host; empty checks the certificate chain only."},
 	connect.ConfigKey{Name: "schema.registry.request.timeout.ms", Type: connect.TypeInt, Default: "30000", Importance: connect.Low,
 		Validate: connect.AtLeast(1),
 		Doc:      "Spur addition: how long one schema lookup may take, over all URLs."},
@@ -104,7 +125,16 @@ const notFoundTTL = 30 * time.Second
 
 // New builds a converter from its parsed config.
 func New(cfg connect.Config, isKey bool) (*Converter, error) {
-	reg := &registry{client: &http.Client{}, timeout: time.Duration(cfg.Int("schema.registry.request.timeout.ms")) * time.Millisecond}
+	if cfg.String(keyKeyPassword) != "" {
+		return nil, fmt.Errorf("%s: encrypted private keys are not supported: decrypt it (openssl pkey) and keep the file private", keyKeyPassword)
+	}
+	tlsCfg, errs := tlsconf.Build(cfg, tlsconf.Keys{TrustLocation: keyTrustLocation, KeyLocation: keyKeyLocation, EndpointID: keyEndpointID})
+	if len(errs) > 0 {
+		return nil, connect.ConfigErrors(errs)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsCfg
+	reg := &registry{client: &http.Client{Transport: transport}, timeout: time.Duration(cfg.Int("schema.registry.request.timeout.ms")) * time.Millisecond}
 	for _, u := range cfg.List("schema.registry.url") {
 		reg.urls = append(reg.urls, strings.TrimRight(u, "/"))
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"math"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -545,4 +547,41 @@ type noConnector struct{}
 func (noConnector) Validate(connect.Config) []connect.KeyError { return nil }
 func (noConnector) TaskConfigs(connect.Config, int) ([]map[string]string, error) {
 	return []map[string]string{{}}, nil
+}
+
+// An https registry signed by a private CA is reached with the trust store
+// the config names, and refused without it.
+func TestHTTPSRegistryWithAPrivateCA(t *testing.T) {
+	reg := srtest.New()
+	srv := httptest.NewTLSServer(reg)
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := `"string"`
+	b := frame(t, reg.Register("s", s), s, "over tls")
+	// httptest's certificate names 127.0.0.1 and example.com.
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL, "schema.registry.ssl.truststore.location": ca})
+	if d, err := c.ToData("t", b); err != nil {
+		t.Fatal(err)
+	} else if raw, _ := d.Raw(); string(raw) != `"over tls"` {
+		t.Fatalf("read %s", raw)
+	}
+	without := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	if _, err := without.ToData("t", b); err == nil || !connect.IsSystemError(err) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA: %v", err)
+	}
+	for _, bad := range []map[string]string{
+		{"schema.registry.url": srv.URL, "schema.registry.ssl.truststore.location": filepath.Join(t.TempDir(), "missing.pem")},
+		{"schema.registry.url": srv.URL, "schema.registry.ssl.key.password": "secret"},
+	} {
+		cfg, errs := Spec.Parse(bad)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if _, err := New(cfg, false); err == nil || !strings.Contains(err.Error(), "schema.registry.ssl.") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
 }

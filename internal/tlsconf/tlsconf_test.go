@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/spur-connect/spur/connect"
-	"github.com/spur-connect/spur/connectors/internal/tlsconf"
+	"github.com/spur-connect/spur/internal/tlsconf"
 )
 
 // The keys as the two callers name them: the HTTP sink offers every
