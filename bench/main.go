@@ -46,26 +46,26 @@ import (
 )
 
 type options struct {
+	records     int
+	partitions  int32
+	runs        int
+	tasks       int
+	shape       string
+	batch       int
+	inFlight    int
+	batchKey    string
+	linger      int
+	cases       []string
+	memory      bool
+	verify      bool
+	spurBin     string
+	spurB       string // -b: the binary of the "@b" cases (A/B against -spur)
+	profileDir  string
+	workerEnv   []string
+	connCfg     map[string]string // -set: extra connector config of the worker cases
+	workerCfg   []string          // -worker: extra worker config (key=value)
+	keepLogs    string
 	registryURL string // the stand-in Schema Registry of the http-avro case
-	records    int
-	partitions int32
-	runs       int
-	tasks      int
-	shape      string
-	batch      int
-	inFlight   int
-	batchKey   string
-	linger     int
-	cases      []string
-	memory     bool
-	verify     bool
-	spurBin    string
-	spurB      string // -b: the binary of the "@b" cases (A/B against -spur)
-	profileDir string
-	workerEnv  []string
-	connCfg    map[string]string // -set: extra connector config of the worker cases
-	workerCfg  []string          // -worker: extra worker config (key=value)
-	keepLogs   string
 }
 
 func main() {
