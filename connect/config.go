@@ -194,7 +194,19 @@ func invalid(k ConfigKey, str string, err error) string {
 	if k.Type == TypePassword {
 		str = Hidden
 	}
-	return fmt.Sprintf("Invalid value %s for configuration %s: %v", str, k.Name, err)
+	return fmt.Sprintf("Invalid value %s for configuration %s: %v", redactUserInfo(str), k.Name, err)
+}
+
+// userInfo matches the user info of URLs in a value: scheme://user:password@.
+var userInfo = regexp.MustCompile(`(://)[^/@\s,]*:[^/@\s,]*@`)
+
+// redactUserInfo hides the passwords of URLs in a value that is echoed in
+// an error message (connection.url: https://user:secret@host).
+func redactUserInfo(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return userInfo.ReplaceAllString(s, "${1}"+Hidden+"@")
 }
 
 func parseValue(t Type, s string) (any, error) {

@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -64,5 +65,14 @@ func TestCopyPerTask(t *testing.T) {
 		if c.Raw()["a"] != "y" || out[len(out)-1]["other"] != "z" {
 			t.Fatalf("CopyPerTask(%d): %v, raw %v", n, out, c.Raw())
 		}
+	}
+}
+
+// A value echoed in an error message loses the passwords of its URLs.
+func TestInvalidValuesHideURLPasswords(t *testing.T) {
+	spec := NewSpec(ConfigKey{Name: "urls", Type: TypeList, Validate: func(any) error { return errors.New("bad") }})
+	_, errs := spec.Parse(map[string]string{"urls": "http://a:s3cret@h1:80,https://b:x@h2,http://h3"})
+	if got := errs.Error(); strings.Contains(got, "s3cret") || strings.Contains(got, "b:x") || !strings.Contains(got, "http://[hidden]@h1:80") || !strings.Contains(got, "http://h3") {
+		t.Fatalf("message %q", got)
 	}
 }
