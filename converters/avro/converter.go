@@ -75,10 +75,11 @@ var Spec = connect.NewSpec(
 )
 
 func validURLs(v any) error {
-	for _, u := range v.([]string) {
+	for i, u := range v.([]string) {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("%q is not an http:// or https:// URL", u)
+			// Named by position: the URL may hold a password.
+			return fmt.Errorf("URL %d of the list is not an http:// or https:// URL", i+1)
 		}
 	}
 	return nil
@@ -134,9 +135,22 @@ func New(cfg connect.Config, isKey bool) (*Converter, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsCfg
-	reg := &registry{client: &http.Client{Transport: transport}, timeout: time.Duration(cfg.Int("schema.registry.request.timeout.ms")) * time.Millisecond}
-	for _, u := range cfg.List("schema.registry.url") {
-		reg.urls = append(reg.urls, strings.TrimRight(u, "/"))
+	timeout := time.Duration(cfg.Int("schema.registry.request.timeout.ms")) * time.Millisecond
+	transport.TLSHandshakeTimeout = timeout // the lookup's own timeout bounds it
+	reg := &registry{client: &http.Client{Transport: transport}, timeout: timeout}
+	// User info in a URL is sent as basic auth (basic.auth.credentials.source
+	// =URL) and kept out of the URL, which error messages show.
+	for _, raw := range cfg.List("schema.registry.url") {
+		u, err := url.Parse(strings.TrimRight(raw, "/"))
+		if err != nil {
+			return nil, errors.New("schema.registry.url: not a URL") // the error would show a password
+		}
+		if u.User != nil {
+			reg.user = u.User.Username()
+			reg.pass, _ = u.User.Password()
+			u.User = nil
+		}
+		reg.urls = append(reg.urls, u.String())
 	}
 	if len(reg.urls) == 0 {
 		return nil, errors.New("schema.registry.url: at least one URL is required")
@@ -203,15 +217,17 @@ func (c *Converter) lookup(id uint32) (*entry, error) {
 	if e != nil && (e.expires.IsZero() || time.Now().Before(e.expires)) {
 		return e, e.err
 	}
-	text, err := c.reg.schemaByID(context.Background(), id)
+	text, refs, err := c.reg.schemaByID(context.Background(), id)
 	switch {
 	case errors.Is(err, errNotFound):
 		e = &entry{err: err, expires: time.Now().Add(notFoundTTL)}
+	case errors.Is(err, errPermanent):
+		e = &entry{err: err}
 	case err != nil:
 		return nil, err // not cached: the registry may answer next time
 	default:
 		e = &entry{}
-		if e.schema, e.err = parseSchema(text); e.err == nil {
+		if e.schema, e.err = parseSchema(text, refs...); e.err == nil {
 			e.connect = connectSchema(e.schema)
 		}
 	}

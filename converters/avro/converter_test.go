@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"net/http"
@@ -458,7 +459,9 @@ func TestSchemaErrors(t *testing.T) {
 		{`{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}`, `unknown type "Nope"`},
 		{`{"type":"record","fields":[]}`, "needs a name"},
 		{`{"type":"enum","name":"E","symbols":[]}`, "needs symbols"},
-		{`["int","int"]`, "two branches of type int"},
+		{`["int","int"]`, "two branches named int"},
+		{`[{"type":"record","name":"a.R","fields":[]},{"type":"record","name":"b.R","fields":[]}]`, "two branches named R"},
+		{`{"type":"record","name":"R","fields":[{"name":"x","type":"int"},{"name":"x","type":"string"}]}`, "two fields named x"},
 		{`[["int"]]`, "may not hold a union"},
 		{`{"type":"array"}`, `needs "items"`},
 		{`{"type":"fixed","name":"F"}`, "needs a size"},
@@ -582,6 +585,176 @@ func TestHTTPSRegistryWithAPrivateCA(t *testing.T) {
 		}
 		if _, err := New(cfg, false); err == nil || !strings.Contains(err.Error(), "schema.registry.ssl.") {
 			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}
+
+// fanoutSchema is a small, valid schema whose records use the next level's
+// record in every field: its Connect form and its JSON grow as fanout^depth.
+func fanoutSchema(fanout, depth int) string {
+	var rec func(i int) string
+	rec = func(i int) string {
+		if i == depth {
+			return ""
+		}
+		var fs []string
+		for j := range fanout {
+			if j == 0 {
+				fs = append(fs, fmt.Sprintf(`{"name":"f0","type":{"type":"record","name":"R%d","fields":[%s]}}`, i, rec(i+1)))
+			} else {
+				fs = append(fs, fmt.Sprintf(`{"name":"f%d","type":"R%d"}`, j, i))
+			}
+		}
+		return strings.Join(fs, ",")
+	}
+	return `{"type":"record","name":"Top","fields":[` + rec(0) + `]}`
+}
+
+// Hostile schemas cost no more than their records' size suggests: JSON is
+// bounded by the record's size, a huge decimal scale writes an exponent,
+// and a schema whose Connect form would explode reads schemaless.
+func TestHostileSchemasAreBounded(t *testing.T) {
+	s, err := parseSchema(`{"type":"array","items":` + fanoutSchema(4, 6) + `}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decoder{buf: []byte{0x80, 0x80, 0x08, 0}} // 65536 items of 4^6 empty records
+	if _, err := d.appendJSON(nil, s); err == nil || !strings.Contains(err.Error(), "bytes of JSON") {
+		t.Fatalf("exploding record: %v", err)
+	}
+	big, err := parseSchema(fanoutSchema(4, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := connectSchema(big); cs != nil {
+		t.Fatal("a Connect schema of millions of nodes was built")
+	}
+	dec, err := parseSchema(`{"type":"bytes","logicalType":"decimal","precision":100000000,"scale":100000000}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = decoder{buf: []byte{2, 0xfb}}
+	if out, err := d.appendJSON(nil, dec); err != nil || string(out) != "-5e-100000000" {
+		t.Fatalf("huge scale: %s %v", out, err)
+	}
+}
+
+// Credentials in the URL are sent as basic auth and never shown: not in
+// errors (which reach logs and DLQ headers), not in validation messages.
+func TestCredentialsStayOutOfErrors(t *testing.T) {
+	reg, srv := startRegistry(t)
+	reg.RequireBasicAuth("bob", "hunter2")
+	u := strings.Replace(srv.URL, "http://", "http://bob:hunter2@", 1)
+	c := newConverter(t, map[string]string{"schema.registry.url": u})
+	_, err := c.ToData("t", []byte{0, 0, 0, 0, 99, 2})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "Schema 99 not found") {
+		t.Fatalf("error %v", err)
+	}
+	if _, errs := Spec.Parse(map[string]string{"schema.registry.url": "ftp://bob:hunter2@r"}); len(errs) == 0 || strings.Contains(errs.Error(), "hunter2") {
+		t.Fatalf("validation %v", errs)
+	}
+}
+
+// A schema that uses types of other subjects (schema references, Confluent's
+// way of putting several event types in one topic) reads.
+func TestSchemaReferences(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	geo := `{"type":"record","name":"Geo","namespace":"com.acme","fields":[{"name":"lat","type":"double"}]}`
+	address := `{"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"city","type":"string"},{"name":"geo","type":"com.acme.Geo"}]}`
+	order := `{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"ship_to","type":"com.acme.Address"},{"name":"bill_to","type":"com.acme.Address"}]}`
+	reg.Register("geo", geo)
+	reg.RegisterWithReferences("address", address, "AVRO", []srtest.Reference{{Name: "com.acme.Geo", Subject: "geo", Version: 1}})
+	id := reg.RegisterWithReferences("orders-value", order, "AVRO", []srtest.Reference{
+		{Name: "com.acme.Address", Subject: "address", Version: 1}, {Name: "com.acme.Geo", Subject: "geo", Version: 1}})
+	full := `{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"ship_to","type":` +
+		strings.Replace(address, `"com.acme.Geo"`, geo, 1) + `},{"name":"bill_to","type":"com.acme.Address"}]}`
+	addr := map[string]any{"city": "Köln", "geo": map[string]any{"lat": 50.9}}
+	d, err := c.ToData("orders", frame(t, id, full, map[string]any{"ship_to": addr, "bill_to": addr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := d.Raw(); string(raw) != `{"ship_to":{"city":"Köln","geo":{"lat":50.9}},"bill_to":{"city":"Köln","geo":{"lat":50.9}}}` {
+		t.Fatalf("read %s", raw)
+	}
+	// A reference the registry does not have is a record error, remembered.
+	bad := reg.RegisterWithReferences("broken-value", order, "AVRO", []srtest.Reference{{Name: "com.acme.Address", Subject: "nope", Version: 1}})
+	if bad == id {
+		bad = reg.RegisterWithReferences("broken-value", order+" ", "AVRO", []srtest.Reference{{Name: "com.acme.Address", Subject: "nope", Version: 1}})
+	}
+	if _, err := c.ToData("t", []byte{0, 0, 0, 0, byte(bad), 0}); err == nil || connect.IsSystemError(err) || !strings.Contains(err.Error(), "Subject 'nope' not found") {
+		t.Fatalf("missing reference: %v", err)
+	}
+}
+
+// A schema id that is not Avro is asked for once, not per record.
+func TestNonAvroSchemaIsFetchedOnce(t *testing.T) {
+	reg, srv := startRegistry(t)
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL})
+	id := reg.RegisterType("s", `syntax = "proto3";`, "PROTOBUF")
+	for range 10 {
+		if _, err := c.ToData("t", []byte{0, 0, 0, 0, byte(id), 0}); err == nil {
+			t.Fatal("read")
+		}
+	}
+	if n := reg.Gets(id); n != 1 {
+		t.Fatalf("fetched %d times", n)
+	}
+}
+
+// The Connect schema carries what AvroData gives schema-aware transforms:
+// logical type names (TimestampConverter), Connect's own properties
+// (Debezium), fixed sizes and enum symbols.
+func TestConnectSchemaLikeAvroData(t *testing.T) {
+	s, err := parseSchema(`{"type":"record","name":"R","fields":[
+	 {"name":"day","type":{"type":"int","logicalType":"date"}},
+	 {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+	 {"name":"tod","type":{"type":"int","logicalType":"time-millis"}},
+	 {"name":"dbz","type":{"type":"long","connect.version":1,"connect.name":"io.debezium.time.MicroTimestamp"}},
+	 {"name":"small","type":{"type":"int","connect.type":"int16"}},
+	 {"name":"h","type":{"type":"fixed","name":"MD5","namespace":"x","size":16}},
+	 {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := connectSchema(s)
+	for _, w := range []struct{ field, typ, name string }{
+		{"day", "int32", "org.apache.kafka.connect.data.Date"}, {"at", "int64", "org.apache.kafka.connect.data.Timestamp"},
+		{"tod", "int32", "org.apache.kafka.connect.data.Time"}, {"dbz", "int64", "io.debezium.time.MicroTimestamp"},
+		{"small", "int16", ""}, {"h", "bytes", "x.MD5"}, {"e", "string", "E"},
+	} {
+		if f := cs.FieldByName(w.field); f == nil || f.Type != w.typ || f.Name != w.name {
+			t.Errorf("%s: %+v, want %s %q", w.field, f, w.typ, w.name)
+		}
+	}
+	if p := cs.FieldByName("h").Parameters["connect.fixed.size"]; p != "16" {
+		t.Errorf("fixed size parameter %q", p)
+	}
+	if p := cs.FieldByName("e").Parameters; p["io.confluent.connect.avro.Enum.B"] != "B" {
+		t.Errorf("enum parameters %v", p)
+	}
+	if err := cs.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// Whole floating-point numbers keep a ".0", as Jackson writes them, so a
+// reader that guesses types sees a double.
+func TestWholeDoublesKeepAPoint(t *testing.T) {
+	for _, tc := range []struct {
+		schema string
+		bits   []byte
+		want   string
+	}{
+		{`"double"`, binary.LittleEndian.AppendUint64(nil, math.Float64bits(10)), "10.0"},
+		{`"double"`, binary.LittleEndian.AppendUint64(nil, math.Float64bits(-0.0)), "0.0"},
+		{`"double"`, binary.LittleEndian.AppendUint64(nil, math.Float64bits(1e21)), "1e+21"},
+		{`"float"`, binary.LittleEndian.AppendUint32(nil, math.Float32bits(3)), "3.0"},
+	} {
+		s, _ := parseSchema(tc.schema)
+		d := decoder{buf: tc.bits}
+		if out, err := d.appendJSON(nil, s); err != nil || string(out) != tc.want {
+			t.Errorf("%s %x: %s %v, want %s", tc.schema, tc.bits, out, err, tc.want)
 		}
 	}
 }

@@ -24,6 +24,10 @@ const (
 
 var errShort = errors.New("unexpected end of data")
 
+// maxPlainScale is the largest decimal scale written with a point; larger
+// ones (no real schema has them, a hostile one might) use an exponent.
+const maxPlainScale = 64
+
 // decoder reads Avro's binary encoding and appends the value as JSON, in
 // the form Kafka Connect's JsonConverter writes the same data: records as
 // objects in field order, bytes and fixed as base64 strings, enums as
@@ -119,6 +123,9 @@ func (d *decoder) appendJSON(dst []byte, s *schema) ([]byte, error) {
 		if err := d.enter(); err != nil {
 			return dst, err
 		}
+		if err := d.tooLong(dst); err != nil {
+			return dst, err
+		}
 		dst = append(dst, '{')
 		for i, f := range s.fields {
 			if i > 0 {
@@ -179,6 +186,17 @@ func (d *decoder) enter() error {
 	return nil
 }
 
+// tooLong bounds the JSON a record may read as: 64 times its size plus
+// 1 MiB. Values that take no bytes (empty records, nulls) make JSON of
+// nothing, so a small record with a hostile schema could otherwise read as
+// gigabytes.
+func (d *decoder) tooLong(dst []byte) error {
+	if limit := 64*len(d.buf) + 1<<20; len(dst) > limit {
+		return fmt.Errorf("the record reads as more than %d bytes of JSON", limit)
+	}
+	return nil
+}
+
 // appendBlocks reads an array or a map: blocks of items, each a count
 // (negative: followed by the block's size in bytes), ended by a zero count.
 func (d *decoder) appendBlocks(dst []byte, s *schema) ([]byte, error) {
@@ -218,6 +236,9 @@ func (d *decoder) appendBlocks(dst []byte, s *schema) ([]byte, error) {
 			return dst, fmt.Errorf("block of %d items in %d bytes", n, len(d.buf)-d.pos)
 		}
 		for range n {
+			if err := d.tooLong(dst); err != nil {
+				return dst, err
+			}
 			if !first {
 				dst = append(dst, ',')
 			}
@@ -311,7 +332,17 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 	case math.IsInf(f, -1):
 		return append(dst, `"-Infinity"`...)
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, bits)
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'g', -1, bits)
+	// Jackson writes a whole double as 10.0, not 10: a reader that guesses
+	// types (Elasticsearch's dynamic mapping) then sees a floating-point
+	// number.
+	for _, c := range dst[start:] {
+		if c == '.' || c == 'e' {
+			return dst
+		}
+	}
+	return append(dst, '.', '0')
 }
 
 func appendBase64(dst, b []byte) []byte {
@@ -348,6 +379,12 @@ func appendDecimal(dst, b []byte, scale int) []byte {
 	}
 	if scale == 0 {
 		return append(dst, digits...)
+	}
+	if scale > maxPlainScale {
+		// 1234e-5000: exact, without writing thousands of zeros.
+		dst = append(dst, digits...)
+		dst = append(dst, 'e', '-')
+		return strconv.AppendInt(dst, int64(scale), 10)
 	}
 	if len(digits) <= scale {
 		dst = append(dst, '0', '.')

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -43,19 +44,86 @@ func registryError(err error, transient bool) error {
 	return err
 }
 
-// schemaByID fetches the schema text registered under id.
-func (r *registry) schemaByID(ctx context.Context, id uint32) (text string, err error) {
-	var body struct {
-		Schema     string `json:"schema"`
-		SchemaType string `json:"schemaType"`
+// errPermanent marks an answer that will not change for this id (a schema
+// that is not Avro): it is cached like a parsed schema.
+var errPermanent = errors.New("permanent")
+
+// Bounds on a schema's references, against a registry that loops.
+const (
+	maxReferenceDepth = 16
+	maxReferences     = 256
+)
+
+// schemaAnswer is the body of GET /schemas/ids/{id} and of GET
+// /subjects/{subject}/versions/{version}.
+type schemaAnswer struct {
+	Schema     *string     `json:"schema"`
+	SchemaType string      `json:"schemaType"`
+	References []reference `json:"references"`
+}
+
+type reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// schemaByID fetches the schema text registered under id, and the texts of
+// the schemas it references (schema references: the named types it uses
+// from other subjects), each after those it references in turn.
+func (r *registry) schemaByID(ctx context.Context, id uint32) (text string, refs []string, err error) {
+	var a schemaAnswer
+	where := "schema id " + strconv.FormatUint(uint64(id), 10)
+	if err := r.get(ctx, "/schemas/ids/"+strconv.FormatUint(uint64(id), 10), &a); err != nil {
+		return "", nil, err
 	}
-	if err := r.get(ctx, "/schemas/ids/"+strconv.FormatUint(uint64(id), 10), &body); err != nil {
-		return "", err
+	if err := a.check(where); err != nil {
+		return "", nil, err
 	}
-	if body.SchemaType != "" && body.SchemaType != "AVRO" {
-		return "", fmt.Errorf("schema id %d is a %s schema, not Avro", id, body.SchemaType)
+	seen := map[reference]bool{}
+	if err := r.references(ctx, a.References, seen, &refs, 0); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", where, err)
 	}
-	return body.Schema, nil
+	return *a.Schema, refs, nil
+}
+
+func (a *schemaAnswer) check(where string) error {
+	if a.Schema == nil {
+		// A 200 without a schema is not the registry's API: a wrong URL.
+		return registryError(fmt.Errorf("the schema registry answered without a schema for %s: is schema.registry.url a Schema Registry?", where), false)
+	}
+	if a.SchemaType != "" && a.SchemaType != "AVRO" {
+		return fmt.Errorf("%w: %s is a %s schema, not Avro", errPermanent, where, a.SchemaType)
+	}
+	return nil
+}
+
+// references appends the texts of refs (and theirs, first) to out.
+func (r *registry) references(ctx context.Context, refs []reference, seen map[reference]bool, out *[]string, depth int) error {
+	if depth > maxReferenceDepth {
+		return fmt.Errorf("%w: schema references nested deeper than %d", errPermanent, maxReferenceDepth)
+	}
+	for _, ref := range refs {
+		if seen[ref] {
+			continue
+		}
+		if seen[ref] = true; len(seen) > maxReferences {
+			return fmt.Errorf("%w: more than %d schema references", errPermanent, maxReferences)
+		}
+		var a schemaAnswer
+		where := fmt.Sprintf("reference %s (subject %s, version %d)", ref.Name, ref.Subject, ref.Version)
+		if err := r.get(ctx, "/subjects/"+url.PathEscape(ref.Subject)+"/versions/"+strconv.Itoa(ref.Version), &a); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if err := a.check(where); err != nil {
+			return err
+		}
+		if err := r.references(ctx, a.References, seen, out, depth+1); err != nil {
+			return err
+		}
+		*out = append(*out, *a.Schema)
+	}
+	return nil
 }
 
 // get sends GET path to the registry, trying the next URL when one cannot
@@ -111,9 +179,9 @@ func decodeAnswer(resp *http.Response, where string, out any) error {
 	}
 	err = fmt.Errorf("schema registry GET %s: %s: %s", where, resp.Status, msg)
 	switch {
-	case resp.StatusCode == http.StatusNotFound && e.Code == 40403:
-		// The registry's own "schema not found", not a 404 of a wrong URL
-		// (which would be the configuration's fault, for every record).
+	case resp.StatusCode == http.StatusNotFound && (e.Code == 40403 || e.Code == 40401 || e.Code == 40402):
+		// The registry's own "schema (subject, version) not found", not a
+		// 404 of a wrong URL (the configuration's fault, for every record).
 		return fmt.Errorf("%w: %w", errNotFound, err)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
 		return registryError(err, true)

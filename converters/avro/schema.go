@@ -47,13 +47,19 @@ type schema struct {
 	keys     [][]byte // union: each branch's field name as a JSON key
 	size     int      // fixed
 
-	// logical is the logical type Spur reads differently from the
-	// underlying type: "decimal" (numbers, not bytes); the others (date,
-	// time-*, timestamp-*, uuid) read as their underlying type, as Kafka
-	// Connect's JsonConverter writes them.
+	// logical is a logical type Spur knows: "decimal" reads as numbers,
+	// not bytes; "date", "time-millis" and "timestamp-millis" read as
+	// their underlying int or long, as Kafka Connect's JsonConverter writes
+	// them, and only name the Connect schema. Others are ignored.
 	logical   string
 	precision int
 	scale     int
+
+	// Kafka Connect schema properties of a primitive (connect.name...).
+	connectName    string
+	connectType    string // int8 or int16 for an Avro int
+	connectVersion *int
+	connectParams  map[string]string
 
 	// nullable is the index of the null branch of a two-branch union with
 	// null (Kafka Connect's optional field), or -1.
@@ -77,20 +83,31 @@ func jsonKey(name string) []byte {
 const maxSchemaDepth = 200
 
 // parseSchema parses an Avro schema in its JSON form, as the Schema
-// Registry returns it.
-func parseSchema(text string) (*schema, error) {
-	var v any
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("avro schema is not JSON: %w", err)
-	}
+// Registry returns it. refs are the texts of the schemas it references, in
+// an order where each comes after those it references: they define the
+// named types the schema uses.
+func parseSchema(text string, refs ...string) (*schema, error) {
 	p := &parser{named: map[string]*schema{}}
-	s, err := p.parse(v, "", 0)
+	for _, ref := range refs {
+		if _, err := p.parseText(ref); err != nil {
+			return nil, fmt.Errorf("referenced avro schema: %w", err)
+		}
+	}
+	s, err := p.parseText(text)
 	if err != nil {
 		return nil, fmt.Errorf("avro schema: %w", err)
 	}
 	return s, nil
+}
+
+func (p *parser) parseText(text string) (*schema, error) {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	return p.parse(v, "", 0)
 }
 
 type parser struct {
@@ -141,12 +158,12 @@ func (p *parser) union(branches []any, namespace string, depth int) (*schema, er
 		if bs.kind == kindUnion {
 			return nil, errors.New("a union may not hold a union")
 		}
+		// Avro allows two named types with the same simple name in a
+		// union (a.R and b.R); Kafka Connect names union fields by the
+		// simple name, so it refuses them, and so does Spur.
 		key := branchName(bs)
-		if bs.name != "" {
-			key = bs.name
-		}
 		if seen[key] {
-			return nil, fmt.Errorf("union has two branches of type %s", key)
+			return nil, fmt.Errorf("union has two branches named %s", key)
 		}
 		seen[key] = true
 		s.branches = append(s.branches, bs)
@@ -226,19 +243,41 @@ func (p *parser) complex(m map[string]any, namespace string, depth int) (*schema
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := m["logicalType"]; ok && s.name == "" {
-		c := *s // primitives are fresh; copy anyway to never touch a named type
-		s = &c
-		return s, p.logical(s, m)
+	if s.name != "" || s.kind == kindUnion || s.kind == kindArray || s.kind == kindMap {
+		return s, nil // {"type": <a named type or a complex one>}: that type
 	}
-	return s, nil
+	c := *s // a fresh primitive: keep its properties on a copy
+	s = &c
+	// Properties Kafka Connect's AvroData writes on primitives to keep the
+	// Connect schema (Debezium's io.debezium.time.MicroTimestamp, int16...).
+	s.connectName, _ = m["connect.name"].(string)
+	if t, ok := m["connect.type"].(string); ok && (t == "int8" || t == "int16") && s.kind == kindInt {
+		s.connectType = t
+	}
+	if v, err := intProp(m, "connect.version"); err == nil {
+		s.connectVersion = &v
+	}
+	if ps, ok := m["connect.parameters"].(map[string]any); ok {
+		s.connectParams = map[string]string{}
+		for k, v := range ps {
+			if str, ok := v.(string); ok {
+				s.connectParams[k] = str
+			}
+		}
+	}
+	return s, p.logical(s, m)
 }
 
-// logical records the logical types that change how a value reads. An
-// invalid logical type is ignored, as the Avro specification asks.
+// logical records a schema's logical type: decimal changes how a value
+// reads; date, time-millis and timestamp-millis only name its Connect
+// schema. An invalid logical type is ignored, as the Avro specification asks.
 func (p *parser) logical(s *schema, m map[string]any) error {
 	lt, _ := m["logicalType"].(string)
-	if lt != "decimal" || (s.kind != kindBytes && s.kind != kindFixed) {
+	switch {
+	case lt == "date" && s.kind == kindInt, lt == "time-millis" && s.kind == kindInt, lt == "timestamp-millis" && s.kind == kindLong:
+		s.logical = lt
+		return nil
+	case lt != "decimal" || (s.kind != kindBytes && s.kind != kindFixed):
 		return nil
 	}
 	prec, err := intProp(m, "precision")
@@ -285,6 +324,7 @@ func (p *parser) record(m map[string]any, namespace string, depth int) (*schema,
 	if !ok {
 		return nil, fmt.Errorf("record %s needs fields", s.name)
 	}
+	names := map[string]bool{}
 	for _, f := range fields {
 		fm, ok := f.(map[string]any)
 		if !ok {
@@ -294,6 +334,10 @@ func (p *parser) record(m map[string]any, namespace string, depth int) (*schema,
 		if fname == "" {
 			return nil, fmt.Errorf("record %s: a field needs a name", s.name)
 		}
+		if names[fname] {
+			return nil, fmt.Errorf("record %s has two fields named %s", s.name, fname)
+		}
+		names[fname] = true
 		ft, ok := fm["type"]
 		if !ok {
 			return nil, fmt.Errorf("record %s: field %s needs a type", s.name, fname)

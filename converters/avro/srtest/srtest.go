@@ -29,6 +29,15 @@ type Registry struct {
 
 type stored struct {
 	text, typ string
+	refs      []Reference
+}
+
+// Reference is a schema reference: a named type defined by the schema
+// registered under another subject and version.
+type Reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
 }
 
 // New returns an empty registry.
@@ -44,12 +53,18 @@ func (r *Registry) Register(subject, text string) int {
 
 // RegisterType stores a schema of a type (AVRO, PROTOBUF, JSON).
 func (r *Registry) RegisterType(subject, text, typ string) int {
+	return r.RegisterWithReferences(subject, text, typ, nil)
+}
+
+// RegisterWithReferences stores a schema that uses the named types of
+// other registered schemas; its versions under subject count from 1.
+func (r *Registry) RegisterWithReferences(subject, text, typ string, refs []Reference) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id, ok := r.texts[typ+"\x00"+text]
 	if !ok {
 		id = len(r.schemas) + 1
-		r.schemas[id] = stored{text: text, typ: typ}
+		r.schemas[id] = stored{text: text, typ: typ, refs: refs}
 		r.texts[typ+"\x00"+text] = id
 	}
 	for _, have := range r.subjects[subject] {
@@ -130,11 +145,22 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			writeError(w, http.StatusNotFound, 40403, fmt.Sprintf("Schema %d not found", id))
 			return
 		}
-		body := map[string]any{"schema": s.text}
-		if s.typ != "AVRO" { // the registry omits the type of Avro schemas
-			body["schemaType"] = s.typ
+		_ = json.NewEncoder(w).Encode(s.answer(nil))
+	case req.Method == http.MethodGet && len(parts) == 4 && parts[0] == "subjects" && parts[2] == "versions":
+		ids := r.subjects[parts[1]]
+		if len(ids) == 0 {
+			writeError(w, http.StatusNotFound, 40401, fmt.Sprintf("Subject '%s' not found.", parts[1]))
+			return
 		}
-		_ = json.NewEncoder(w).Encode(body)
+		v, err := strconv.Atoi(parts[3])
+		if parts[3] == "latest" {
+			v, err = len(ids), nil
+		}
+		if err != nil || v < 1 || v > len(ids) {
+			writeError(w, http.StatusNotFound, 40402, "Version "+parts[3]+" not found.")
+			return
+		}
+		_ = json.NewEncoder(w).Encode(r.schemas[ids[v-1]].answer(map[string]any{"subject": parts[1], "version": v, "id": ids[v-1]}))
 	case req.Method == http.MethodPost && len(parts) == 3 && parts[0] == "subjects" && parts[2] == "versions":
 		var body struct {
 			Schema     string `json:"schema"`
@@ -160,6 +186,21 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, 404, "HTTP 404 Not Found")
 	}
+}
+
+// answer is the JSON the registry gives for a schema, with extra fields.
+func (s stored) answer(extra map[string]any) map[string]any {
+	body := map[string]any{"schema": s.text}
+	if s.typ != "AVRO" { // the registry omits the type of Avro schemas
+		body["schemaType"] = s.typ
+	}
+	if len(s.refs) > 0 {
+		body["references"] = s.refs
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return body
 }
 
 func (r *Registry) authorized(req *http.Request) bool {
