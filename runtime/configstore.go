@@ -32,8 +32,10 @@ type ConnectorConfig struct {
 	Tasks []map[string]string
 	// AppliedConfig is the connector config the tasks were generated from.
 	AppliedConfig map[string]string
-	// TaskGeneration counts task config commits, so a worker can tell that
-	// its running tasks are stale.
+	// TaskGeneration identifies the task config commit (its offset in the
+	// config topic, plus one), so a worker can tell that its running tasks
+	// are stale: also when the connector was deleted and created again,
+	// which a per-connector count would not tell apart.
 	TaskGeneration int
 }
 
@@ -192,7 +194,7 @@ func (s *configStore) apply(r *kgo.Record) {
 		}
 		c.Tasks = tasks
 		c.AppliedConfig = c.Config
-		c.TaskGeneration++
+		c.TaskGeneration = int(r.Offset) + 1
 	case strings.HasPrefix(key, "target-state-"):
 		name = strings.TrimPrefix(key, "target-state-")
 		if r.Value == nil {

@@ -167,9 +167,59 @@ func (w *Worker) stoppedCleanly(it Item) bool {
 }
 
 // heartbeat sends one heartbeat; errRejoin means a rebalance started.
-func (w *Worker) heartbeat(ctx context.Context, gen int32) error {
+// hbEvent is what the heartbeat goroutine tells the membership loop.
+type hbEvent struct {
+	forget bool // the coordinator no longer knows this member: rejoin as new
+	lost   bool // no answer for a session timeout: the group expelled us
+}
+
+// startHeartbeats heartbeats for generation gen from its own goroutine, as
+// Kafka's HeartbeatThread does, so stopping and starting work (which may
+// take a task's whole shutdown timeout) never starves the session. It
+// reports, once, a need to rejoin or a lost session on the returned
+// channel; stop ends it.
+func (w *Worker) startHeartbeats(ctx context.Context, gen int32, memberID string) (events <-chan hbEvent, stop func()) {
+	ch := make(chan hbEvent, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(w.cfg.HeartbeatInterval)
+		defer t.Stop()
+		lastOK := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := w.heartbeat(ctx, gen, memberID)
+			switch {
+			case err == nil:
+				lastOK = time.Now()
+				continue
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration):
+				ch <- hbEvent{forget: true}
+				return
+			case errors.Is(err, kerr.RebalanceInProgress):
+				ch <- hbEvent{}
+				return
+			}
+			w.log.Warn("heartbeat failed", "err", err)
+			if time.Since(lastOK) > w.cfg.SessionTimeout {
+				ch <- hbEvent{lost: true}
+				return
+			}
+		}
+	}()
+	return ch, func() { cancel(); <-done }
+}
+
+func (w *Worker) heartbeat(ctx context.Context, gen int32, memberID string) error {
 	req := kmsg.NewPtrHeartbeatRequest()
-	req.Group, req.Generation, req.MemberID = w.groupID, gen, w.memberID
+	req.Group, req.Generation, req.MemberID = w.groupID, gen, memberID
 	hctx, cancel := context.WithTimeout(ctx, w.cfg.SessionTimeout)
 	defer cancel()
 	resp, err := req.RequestWith(hctx, w.cl)
@@ -177,17 +227,7 @@ func (w *Worker) heartbeat(ctx context.Context, gen int32) error {
 		return err
 	}
 	w.contact.responded()
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration) {
-			w.memberID = ""
-			return errRejoin
-		}
-		if errors.Is(err, kerr.RebalanceInProgress) {
-			return errRejoin
-		}
-		return err
-	}
-	return nil
+	return kerr.ErrorForCode(resp.ErrorCode)
 }
 
 // leave tells the coordinator this worker is gone, so the group rebalances

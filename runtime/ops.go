@@ -202,7 +202,9 @@ type ConnectorStatus struct {
 // Status returns a connector's status from the status topic.
 func (w *Worker) Status(name string) (*ConnectorStatus, error) {
 	st, ok := w.statuses.connector(name)
-	if !ok {
+	if _, configured := w.configs.connector(name); !ok || !configured {
+		// A deleted connector's status may outlive it in the topic (its
+		// tombstone not yet written): it is not shown.
 		return nil, fmt.Errorf("No status found for connector %s: %w", name, ErrNotFound)
 	}
 	out := &ConnectorStatus{Name: name, Type: w.ConnectorType(name), Tasks: []TaskStatus{}}
@@ -229,7 +231,7 @@ func (w *Worker) Status(name string) (*ConnectorStatus, error) {
 // TaskStatusOf returns one task's status.
 func (w *Worker) TaskStatusOf(name string, task int) (*TaskStatus, error) {
 	st, ok := w.statuses.task(name, task)
-	if !ok {
+	if _, configured := w.configs.connector(name); !ok || !configured {
 		return nil, fmt.Errorf("No status found for task %s-%d: %w", name, task, ErrNotFound)
 	}
 	return &TaskStatus{ID: task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}, nil

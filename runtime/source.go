@@ -168,6 +168,12 @@ func (s *sourceRunner) send(ctx context.Context, r *connect.Record) error {
 		case s.space <- struct{}{}:
 		default:
 		}
+		if errors.Is(err, kgo.ErrClientClosed) {
+			// The task stopped before Kafka answered: the record was not
+			// written, so it is neither tolerated nor committed (committing
+			// would PUBACK an MQTT message that is in no topic).
+			return
+		}
 		if err != nil {
 			if terr := s.tolerate(ctx, e, StageKafkaProduce, err); terr != nil {
 				s.mu.Lock()

@@ -123,6 +123,22 @@ func (s *statusStore) taskStatuses(name string) map[int]Status {
 	return out
 }
 
+// connectorNames returns the connectors that have a status, or task statuses.
+func (s *statusStore) connectorNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for n := range s.connectors {
+		out = append(out, n)
+	}
+	for n := range s.tasks {
+		if _, ok := s.connectors[n]; !ok && len(s.tasks[n]) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func (s *statusStore) putConnector(ctx context.Context, name string, st Status) error {
 	return s.put(ctx, "status-connector-"+name, &st)
 }

@@ -56,8 +56,13 @@ type Worker struct {
 	offsets  *offsetStore
 	assignor *assignor
 
-	configCh  chan struct{}
-	restartCh chan struct{}
+	configCh chan struct{}
+	// unconfigured holds the connectors that had statuses but no config at
+	// the last status sweep (guarded by leaderMu).
+	unconfigured map[string]bool
+	// localRestarts carries RestartTaskLocal requests to the membership loop.
+	localRestarts chan localRestart
+	restartCh     chan struct{}
 
 	// Owned by the membership loop.
 	memberID string
@@ -104,15 +109,16 @@ func NewWorker(cfg *WorkerConfig, opts Options) (*Worker, error) {
 	}
 	w := &Worker{
 		cfg: cfg, opts: opts, reg: opts.Registry,
-		groupID:   cfg.String("group.id"),
-		workerID:  trimScheme(cfg.AdvertisedURL),
-		configs:   newConfigStore(),
-		statuses:  newStatusStore(),
-		offsets:   newOffsetStore(),
-		assignor:  newAssignor(cfg.RebalanceDelay),
-		configCh:  make(chan struct{}, 1),
-		restartCh: make(chan struct{}, 1),
-		running:   map[Item]*instance{},
+		groupID:       cfg.String("group.id"),
+		workerID:      trimScheme(cfg.AdvertisedURL),
+		configs:       newConfigStore(),
+		statuses:      newStatusStore(),
+		offsets:       newOffsetStore(),
+		assignor:      newAssignor(cfg.RebalanceDelay),
+		configCh:      make(chan struct{}, 1),
+		localRestarts: make(chan localRestart),
+		restartCh:     make(chan struct{}, 1),
+		running:       map[Item]*instance{},
 	}
 	w.log = opts.Logger.With("worker", w.workerID)
 	var err error
@@ -259,7 +265,9 @@ func (w *Worker) loop(ctx context.Context) error {
 			cancel()
 			continue
 		}
+		events, stopHeartbeats := w.startHeartbeats(ctx, a.Generation, w.memberID)
 		if revoked := w.apply(ctx, a); revoked {
+			stopHeartbeats()
 			continue // stopped revoked work: rejoin at once so it can be placed
 		}
 		w.mu.Lock()
@@ -268,7 +276,8 @@ func (w *Worker) loop(ctx context.Context) error {
 		if w.isLeader() {
 			w.leaderDuties(ctx)
 		}
-		w.steady(ctx, a)
+		w.steady(ctx, a, events)
+		stopHeartbeats()
 		w.mu.Lock()
 		w.leading = false // until the next rebalance completes
 		w.mu.Unlock()
@@ -278,36 +287,26 @@ func (w *Worker) loop(ctx context.Context) error {
 
 // steady heartbeats and reacts to config changes and restart requests until
 // a rebalance is needed.
-func (w *Worker) steady(ctx context.Context, a *Assignment) {
-	hb := time.NewTicker(w.cfg.HeartbeatInterval)
-	defer hb.Stop()
+func (w *Worker) steady(ctx context.Context, a *Assignment, heartbeats <-chan hbEvent) {
 	var delay <-chan time.Time
 	if a.DelayMs > 0 {
 		delay = time.After(time.Duration(a.DelayMs)*time.Millisecond + 50*time.Millisecond)
 	}
-	lastOK := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hb.C:
-			err := w.heartbeat(ctx, a.Generation)
-			if err == nil {
-				lastOK = time.Now()
-				continue
-			}
-			if errors.Is(err, errRejoin) {
-				return
-			}
-			w.log.Warn("heartbeat failed", "err", err)
-			if time.Since(lastOK) > w.cfg.SessionTimeout {
+		case ev := <-heartbeats:
+			if ev.lost {
 				// The coordinator has expelled us by now: our work may already
 				// run elsewhere, so stop it (Kafka Connect's KAFKA-9184).
 				w.log.Error("lost contact with the group coordinator; stopping all work")
 				w.stopAll(StateUnassigned)
-				w.memberID = ""
-				return
 			}
+			if ev.lost || ev.forget {
+				w.memberID = ""
+			}
+			return
 		case <-delay:
 			return
 		case <-w.configCh:
@@ -316,6 +315,8 @@ func (w *Worker) steady(ctx context.Context, a *Assignment) {
 			}
 		case <-w.restartCh:
 			w.processRestarts(ctx)
+		case lr := <-w.localRestarts:
+			lr.reply <- w.restartLocal(ctx, lr.item)
 		}
 	}
 }
@@ -455,12 +456,14 @@ func (w *Worker) onConfigChange(ctx context.Context) bool {
 	}
 	changed := itemsKey(configuredItems(snap)) != w.lastItems
 	w.mu.Unlock()
-	w.stopInstances(stop, "")
+	w.mu.Lock()
 	for _, inst := range restart {
-		w.mu.Lock()
 		delete(w.running, inst.item)
-		w.mu.Unlock()
-		w.stopInstances([]*instance{inst}, "")
+	}
+	w.mu.Unlock()
+	// Stopped together: each may take the whole shutdown timeout.
+	w.stopInstances(append(stop, restart...), "")
+	for _, inst := range restart {
 		w.start(ctx, snap, inst.item)
 	}
 	return changed
@@ -505,6 +508,31 @@ func (w *Worker) leaderDuties(ctx context.Context) {
 			w.writeTasks(ctx, name, tasks)
 		}
 	}
+	w.sweepStatuses(ctx, snap)
+}
+
+// sweepStatuses removes the statuses of connectors that are no longer
+// configured, as Kafka Connect's leader does: the delete's own cleanup may
+// never have run (the leader stopped within its delay, a write failed).
+// A name must be missing at two sweeps in a row, so a status written just
+// before this leader read a new connector's config is not taken for stale.
+func (w *Worker) sweepStatuses(ctx context.Context, snap *Snapshot) {
+	missing := map[string]bool{}
+	for _, name := range w.statuses.connectorNames() {
+		if _, ok := snap.Connectors[name]; ok {
+			continue
+		}
+		missing[name] = true
+		if !w.unconfigured[name] {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := w.statuses.deleteConnector(dctx, name, 0); err != nil {
+			w.log.Warn("deleting the statuses of a deleted connector", "connector", name, "err", err)
+		}
+		cancel()
+	}
+	w.unconfigured = missing
 }
 
 func (w *Worker) writeTasks(ctx context.Context, name string, tasks []map[string]string) {
@@ -560,6 +588,14 @@ func (w *Worker) generateTasks(c *ConnectorConfig) (tasks []map[string]string, e
 func (w *Worker) start(ctx context.Context, snap *Snapshot, it Item) {
 	c, ok := snap.Connectors[it.Connector]
 	if !ok {
+		return
+	}
+	w.mu.Lock()
+	_, running := w.running[it]
+	w.mu.Unlock()
+	if running {
+		// Never two instances of one item: the second would be unreachable.
+		w.log.Error("not starting work that already runs here", "item", it.String())
 		return
 	}
 	if it.IsConnector() {
@@ -903,8 +939,32 @@ func (w *Worker) processRestarts(ctx context.Context) {
 	}
 }
 
-// RestartTaskLocal restarts a task this worker runs, synchronously.
+// localRestart is a RestartTaskLocal request for the membership loop.
+type localRestart struct {
+	item  Item
+	reply chan error
+}
+
+// RestartTaskLocal restarts a task (or connector) this worker runs, and
+// returns once it was started again. The membership loop does it, between
+// rebalances: only that goroutine changes the running set, so a rebalance
+// cannot start the item a second time while it restarts.
 func (w *Worker) RestartTaskLocal(ctx context.Context, it Item) error {
+	lr := localRestart{item: it, reply: make(chan error, 1)}
+	select {
+	case w.localRestarts <- lr:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-lr.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Worker) restartLocal(ctx context.Context, it Item) error {
 	w.mu.Lock()
 	inst, ok := w.running[it]
 	if ok {
