@@ -49,8 +49,11 @@ func (s *slowSink) Start(_ context.Context, cfg connect.Config, sc connect.SinkC
 	s.stats.mu.Unlock()
 	return nil
 }
-func (s *slowSink) Put(_ context.Context, recs []*connect.Record) error { connect.AckAll(recs); return nil }
-func (s *slowSink) Flush(context.Context) error                         { return nil }
+func (s *slowSink) Put(_ context.Context, recs []*connect.Record) error {
+	connect.AckAll(recs)
+	return nil
+}
+func (s *slowSink) Flush(context.Context) error { return nil }
 func (s *slowSink) Stop(context.Context) error {
 	time.Sleep(s.stats.stopDelay)
 	s.stats.mu.Lock()
