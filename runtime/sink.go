@@ -392,7 +392,7 @@ func (s *sinkRunner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map
 	if pa, ok := s.task.(connect.PartitionAware); ok && len(tps) > 0 {
 		if err := pa.Open(ctx, tps); err != nil {
 			s.log.Error("open partitions", "err", err)
-			s.worker.failTaskAsync(s.item, fmt.Errorf("open partitions: %w", err))
+			s.worker.failTaskAsync(s.inst, fmt.Errorf("open partitions: %w", err))
 		}
 	}
 }

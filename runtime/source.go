@@ -61,6 +61,15 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	s.prod = prod
+	// The task reads its offsets in Start: read the offsets topic to its
+	// end first, so a task that just moved here from another worker sees
+	// that worker's last commit and does not produce again what it did.
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = s.worker.offsets.log.readToEnd(rctx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		return connect.RetriableError(fmt.Errorf("reading the offsets topic before start: %w", err))
+	}
 	if err := s.task.Start(ctx, s.cfg, s); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

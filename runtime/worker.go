@@ -884,15 +884,17 @@ func (w *Worker) reportConnector(name string, st State, err error) {
 	}
 }
 
-// failTaskAsync fails a running task from a callback.
-func (w *Worker) failTaskAsync(it Item, err error) {
+// failTaskAsync fails a running task instance from a callback. An
+// instance that was replaced meanwhile (restarted, moved) is left alone:
+// failing by item would fail its successor.
+func (w *Worker) failTaskAsync(inst *instance, err error) {
 	w.mu.Lock()
-	inst := w.running[it]
-	if inst != nil {
+	current := w.running[inst.item] == inst
+	if current {
 		inst.state = StateFailed
 	}
 	w.mu.Unlock()
-	if inst != nil {
+	if current {
 		go func() {
 			w.putTaskStatus(inst, StateFailed, err)
 			inst.cancel()
