@@ -56,9 +56,10 @@ type Plugin struct {
 	NewTransformation func(cfg Config) (Transformation, error)
 	NewPredicate      func(cfg Config) (Predicate, error)
 	NewConverter      func(cfg Config, isKey bool) (Converter, error)
-	// ReadOnly marks a converter that only reads (ToData): source
-	// connectors, whose records it would have to write, refuse it.
-	ReadOnly bool
+	// CheckWriting, when set, checks that a converter's config lets it
+	// write records, for source connectors: their validation reports the
+	// errors (keys relative to the converter's prefix).
+	CheckWriting func(cfg Config) []KeyError
 }
 
 // Registry holds plugins by class name and alias. It is filled explicitly

@@ -133,13 +133,12 @@ func validateConnector(reg *connect.Registry, tspec TransformSpecFunc, raw map[s
 				v.Errors = append(v.Errors, connect.KeyError{Key: role, Message: err.Error()})
 				continue
 			}
-			if p.ReadOnly && v.Plugin != nil && v.Plugin.Type == connect.PluginSource {
-				v.Errors = append(v.Errors, connect.KeyError{Key: role, Message: c + " only reads records; a source connector needs a converter that writes them (e.g. org.apache.kafka.connect.json.JsonConverter)"})
+			ccfg, errs := p.Spec.Parse(connect.WithPrefix(raw, role+"."))
+			if len(errs) == 0 && p.CheckWriting != nil && v.Plugin != nil && v.Plugin.Type == connect.PluginSource {
+				errs = p.CheckWriting(ccfg)
 			}
-			if _, errs := p.Spec.Parse(connect.WithPrefix(raw, role+".")); len(errs) > 0 {
-				for _, e := range errs {
-					v.Errors = append(v.Errors, connect.KeyError{Key: role + "." + e.Key, Message: e.Message})
-				}
+			for _, e := range errs {
+				v.Errors = append(v.Errors, connect.KeyError{Key: role + "." + e.Key, Message: e.Message})
 			}
 		}
 	}

@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	"github.com/linkedin/goavro/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -215,3 +217,84 @@ func TestAvroTopicIntoAJSONSink(t *testing.T) {
 }
 
 func bigRat(a, b int64) *big.Rat { return big.NewRat(a, b) }
+
+// TestMQTTJSONIntoAvro runs the IoT job with governed topics: JSON
+// telemetry from MQTT (mosquitto), written to Kafka as Schema Registry
+// framed Avro with the subject's registered schema, read back by goavro.
+// A message that does not fit the schema is skipped with
+// errors.tolerance=all, and the ones after it still arrive.
+func TestMQTTJSONIntoAvro(t *testing.T) {
+	mq := mqxStartMosquitto(t)
+	kafka, _ := mqxKafka(t, "telemetry")
+	reg := srtest.New()
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	schemaText := `{"type":"record","name":"Reading","namespace":"iot","fields":[{"name":"device","type":"string"},
+		{"name":"seq","type":"long"},{"name":"temp","type":"double"},{"name":"battery","type":["null","int"],"default":null}]}`
+	id := reg.Register("telemetry-value", schemaText)
+	w := startWorker(t, "w", kafka)
+	mqxCreate(t, w.url, "iot-avro", mqxConfig(mq.uri(), "telemetry",
+		"record.value.format", "json",
+		"value.converter", "io.confluent.connect.avro.AvroConverter",
+		"value.converter.schema.registry.url", srv.URL,
+		"value.converter.use.latest.version", "true",
+		"errors.tolerance", "all"))
+	mqxTasksIn(t, w.url, "iot-avro", 1, "RUNNING")
+
+	pub := mqxNewPublisher(t, mq.addr(), "avro-pub")
+	const total = 200
+	for i := range total {
+		payload := fmt.Sprintf(`{"device":"dev-%d","seq":%d,"temp":%d.5,"battery":%d}`, i%10, 9007199254740000+i, i, i%100)
+		if i == 50 {
+			payload = `{"device":"dev-0","seq":"not a number","temp":1}`
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := pub.c.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("e2e/dev-%d/telemetry", i%10), QoS: 1, Payload: []byte(payload)})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	codec, err := goavro.NewCodec(schemaText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kgo.NewClient(kgo.SeedBrokers(kafka), kgo.ConsumeTopics("telemetry"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seen := map[int64]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(seen) < total-1 && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := c.PollFetches(ctx)
+		cancel()
+		var bad error
+		fs.EachRecord(func(r *kgo.Record) {
+			if len(r.Value) < 5 || r.Value[0] != 0 || binary.BigEndian.Uint32(r.Value[1:5]) != uint32(id) {
+				bad = fmt.Errorf("record at offset %d is not framed with schema id %d: %x", r.Offset, id, r.Value[:min(8, len(r.Value))])
+				return
+			}
+			native, _, err := codec.NativeFromBinary(r.Value[5:])
+			if err != nil {
+				bad = fmt.Errorf("goavro cannot read offset %d: %v", r.Offset, err)
+				return
+			}
+			m := native.(map[string]any)
+			seq := m["seq"].(int64)
+			i := int(seq - 9007199254740000)
+			if m["device"] != fmt.Sprintf("dev-%d", i%10) || m["temp"] != float64(i)+0.5 || !reflect.DeepEqual(m["battery"], map[string]any{"int": int32(i % 100)}) {
+				bad = fmt.Errorf("record %d read as %v", i, m)
+			}
+			seen[seq] = true
+		})
+		if bad != nil {
+			t.Fatal(bad)
+		}
+	}
+	if len(seen) != total-1 || seen[9007199254740000+50] {
+		t.Fatalf("%d distinct records in Kafka, want %d without the misfit (seq 50 present: %v)", len(seen), total-1, seen[9007199254740000+50])
+	}
+}

@@ -3,10 +3,11 @@
 // binary encoding) and hands them on as JSON, with the Kafka Connect
 // schema the Avro schema maps to.
 //
-// Reading only. Writing Avro (what a source connector's records would need)
-// is refused: source connectors naming it fail validation (the plugin is
-// ReadOnly), and FromData says so. Spur's sources produce schemaless
-// values, which an AvroConverter could not write anyway.
+// It writes (for source connectors) with the latest schema registered under
+// the record's subject (use.latest.version=true), encoding the value's JSON
+// by that schema: Spur's sources produce schemaless JSON, from which no
+// schema could be derived, and a registered schema is what a governed topic
+// wants anyway.
 package avro
 
 import (
@@ -32,6 +33,8 @@ const (
 	keyKeyPassword   = "schema.registry.ssl.key.password"
 	keyEndpointID    = "schema.registry.ssl.endpoint.identification.algorithm"
 )
+
+const topicNameStrategy = "io.confluent.kafka.serializers.subject.TopicNameStrategy"
 
 // Class is Confluent's class name, by which existing configs name it.
 const Class = "io.confluent.connect.avro.AvroConverter"
@@ -69,6 +72,17 @@ var Spec = connect.NewSpec(
 		Doc: "Not supported: the private key must be unencrypted. Setting it is an error, so an encrypted key is not silently misread."},
 	connect.ConfigKey{Name: keyEndpointID, Default: "https", Importance: connect.Low, Validate: connect.OneOf("https", ""),
 		Doc: "https checks that the registry's certificate names its host; empty checks the certificate chain only."},
+	connect.ConfigKey{Name: "use.latest.version", Type: connect.TypeBoolean, Default: "false", Importance: connect.Medium,
+		Doc: "Writing (source connectors): encode each value with the latest schema registered under the record's subject. Spur writes only this way, so writing needs it set to true; the subject's schema is registered beforehand (auto.register.schemas has no effect)."},
+	connect.ConfigKey{Name: "auto.register.schemas", Type: connect.TypeBoolean, Default: "true", Importance: connect.Low,
+		Doc: "Accepted for compatibility; Spur never registers schemas (see use.latest.version)."},
+	connect.ConfigKey{Name: "latest.cache.ttl.sec", Type: connect.TypeLong, Default: "-1", Importance: connect.Low,
+		Validate: connect.AtLeast(-1),
+		Doc:      "How long the latest schema of a subject is used before it is asked for again; -1 keeps it until the task restarts (Confluent's default)."},
+	connect.ConfigKey{Name: "key.subject.name.strategy", Default: topicNameStrategy, Importance: connect.Low, Validate: connect.OneOf(topicNameStrategy, "TopicNameStrategy"),
+		Doc: "Only TopicNameStrategy (the subject is <topic>-key) is supported."},
+	connect.ConfigKey{Name: "value.subject.name.strategy", Default: topicNameStrategy, Importance: connect.Low, Validate: connect.OneOf(topicNameStrategy, "TopicNameStrategy"),
+		Doc: "Only TopicNameStrategy (the subject is <topic>-value) is supported."},
 	connect.ConfigKey{Name: "schema.registry.request.timeout.ms", Type: connect.TypeInt, Default: "30000", Importance: connect.Low,
 		Validate: connect.AtLeast(1),
 		Doc:      "Spur addition: how long one schema lookup may take, over all URLs."},
@@ -88,10 +102,16 @@ func validURLs(v any) error {
 // Plugins returns the converter plugin.
 func Plugins() []*connect.Plugin {
 	return []*connect.Plugin{{
-		Class: Class, Aliases: []string{"avro"}, Type: connect.PluginConverter, Spec: Spec, ReadOnly: true,
-		Doc: "Avro in the Schema Registry wire format, read as JSON with its Kafka Connect schema. Reading only (sink connectors).",
+		Class: Class, Aliases: []string{"avro"}, Type: connect.PluginConverter, Spec: Spec,
+		Doc: "Avro in the Schema Registry wire format: read as JSON with its Kafka Connect schema; written with the subject's latest registered schema (use.latest.version=true).",
 		NewConverter: func(cfg connect.Config, isKey bool) (connect.Converter, error) {
 			return New(cfg, isKey)
+		},
+		CheckWriting: func(cfg connect.Config) []connect.KeyError {
+			if !cfg.Bool("use.latest.version") {
+				return []connect.KeyError{{Key: "use.latest.version", Message: "must be true for a source connector: Spur writes Avro with the latest schema registered for the subject (<topic>-value), and does not derive schemas from records"}}
+			}
+			return nil
 		},
 	}}
 }
@@ -105,6 +125,12 @@ type Converter struct {
 	mu    sync.Mutex
 	cache map[uint32]*entry
 
+	// Writing: the latest schema per subject.
+	useLatest bool
+	latestTTL time.Duration // <0: until the task restarts
+	latestMu  sync.Mutex
+	latest    map[string]*latestEntry
+
 	// expand is the largest JSON-to-Avro size ratio seen, in eighths: the
 	// output buffer is sized from it, so a record takes one allocation
 	// without clearing four times the memory it needs.
@@ -117,6 +143,13 @@ type entry struct {
 	connect *connect.Schema
 	err     error     // a permanent failure: not Avro, unparsable
 	expires time.Time // for a not-found id: ask again after this
+}
+
+// latestEntry is a subject's latest schema, for writing.
+type latestEntry struct {
+	id      uint32
+	schema  *schema
+	fetched time.Time
 }
 
 // notFoundTTL is how long a schema id the registry did not know is
@@ -171,7 +204,8 @@ func New(cfg connect.Config, isKey bool) (*Converter, error) {
 			return nil, errors.New("bearer.auth.token: STATIC_TOKEN needs a token")
 		}
 	}
-	c := &Converter{reg: reg, isKey: isKey, cacheSize: int(cfg.Int("schemas.cache.config")), cache: map[uint32]*entry{}}
+	c := &Converter{reg: reg, isKey: isKey, cacheSize: int(cfg.Int("schemas.cache.config")), cache: map[uint32]*entry{},
+		useLatest: cfg.Bool("use.latest.version"), latestTTL: time.Duration(cfg.Int("latest.cache.ttl.sec")) * time.Second, latest: map[string]*latestEntry{}}
 	c.expand.Store(16) // twice the Avro size, to start with
 	return c, nil
 }
@@ -204,9 +238,65 @@ func (c *Converter) ToData(topic string, b []byte) (connect.Data, error) {
 	return data, nil
 }
 
-// FromData refuses: writing Avro is not supported.
+// FromData writes a value in the Schema Registry wire format with the
+// latest schema of the record's subject (<topic>-value or <topic>-key),
+// which it must fit: a field the schema lacks, a missing field without a
+// default, a wrong type are errors naming the field. A null value is a
+// tombstone.
 func (c *Converter) FromData(topic string, d *connect.Data) ([]byte, error) {
-	return nil, errors.New("the AvroConverter in Spur only reads Avro (sink connectors); writing it is not supported: use the JsonConverter for source connectors")
+	if d.IsNull() {
+		return nil, nil
+	}
+	if !c.useLatest {
+		return nil, errors.New("the AvroConverter writes values with the latest schema registered for their subject: set use.latest.version=true (and register the schema); deriving and registering a schema from the record is not supported")
+	}
+	subject := topic + "-value"
+	if c.isKey {
+		subject = topic + "-key"
+	}
+	l, err := c.latestOf(subject)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.Value()
+	if err != nil {
+		return nil, err
+	}
+	out := binary.BigEndian.AppendUint32([]byte{0}, l.id)
+	var e encoder
+	if out, err = e.appendValue(out, l.schema, v, false); err != nil {
+		return nil, fmt.Errorf("the value does not fit the latest schema of subject %s (id %d): %w", subject, l.id, err)
+	}
+	return out, nil
+}
+
+// latestOf returns the latest schema of subject, asking the registry when
+// it has none or its copy is older than latest.cache.ttl.sec.
+func (c *Converter) latestOf(subject string) (*latestEntry, error) {
+	c.latestMu.Lock()
+	l := c.latest[subject]
+	c.latestMu.Unlock()
+	if l != nil && (c.latestTTL < 0 || time.Since(l.fetched) < c.latestTTL) {
+		return l, nil
+	}
+	id, text, refs, err := c.reg.latest(context.Background(), subject)
+	if err != nil {
+		if errors.Is(err, errNotFound) {
+			// No schema to write with is the configuration's problem, not
+			// the record's: every record of the topic would fail.
+			err = registryError(fmt.Errorf("subject %s has no schema to write with: register one: %w", subject, err), false)
+		}
+		return nil, fmt.Errorf("avro: %w", err)
+	}
+	s, err := parseSchema(text, refs...)
+	if err != nil {
+		return nil, registryError(fmt.Errorf("avro: the latest schema of subject %s (id %d): %w", subject, id, err), false)
+	}
+	l = &latestEntry{id: id, schema: s, fetched: time.Now()}
+	c.latestMu.Lock()
+	c.latest[subject] = l
+	c.latestMu.Unlock()
+	return l, nil
 }
 
 // lookup returns the parsed schema for id, asking the registry once.

@@ -393,11 +393,11 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
-// Writing is refused with a reason, never silently wrong.
-func TestWritingIsRefused(t *testing.T) {
+// Without use.latest.version, writing is refused with the reason.
+func TestWritingNeedsUseLatestVersion(t *testing.T) {
 	c := newConverter(t, map[string]string{"schema.registry.url": "http://127.0.0.1:1"})
 	d := connect.ValueData(map[string]any{"a": 1})
-	if _, err := c.FromData("t", &d); err == nil || !strings.Contains(err.Error(), "only reads") {
+	if _, err := c.FromData("t", &d); err == nil || !strings.Contains(err.Error(), "use.latest.version=true") {
 		t.Fatalf("FromData: %v", err)
 	}
 }
@@ -531,16 +531,21 @@ func TestAgainstRealSchemaRegistry(t *testing.T) {
 	}
 }
 
-// A source connector cannot use a converter that only reads: validation
-// says so, naming the key, before any task starts.
-func TestSourceConnectorsRefuseTheReadOnlyConverter(t *testing.T) {
+// A source connector writes with the subject's latest schema, so it must
+// say use.latest.version=true: validation names the key.
+func TestSourceConnectorsNeedUseLatestVersion(t *testing.T) {
 	reg := connect.NewRegistry()
 	reg.MustRegister(Plugins()...)
 	reg.MustRegister(&connect.Plugin{Class: "test.Source", Type: connect.PluginSource, Spec: connect.NewSpec(),
 		NewConnector: func() connect.Connector { return noConnector{} }, NewSourceTask: func() connect.SourceTask { return nil }})
-	v := runtime.ValidateConnector(runtime.Options{Registry: reg}, map[string]string{"name": "s", "connector.class": "test.Source",
-		"value.converter": Class, "value.converter.schema.registry.url": "http://127.0.0.1:8081"})
-	if !strings.Contains(v.Errors.Error(), "value.converter") || !strings.Contains(v.Errors.Error(), "only reads") {
+	raw := map[string]string{"name": "s", "connector.class": "test.Source",
+		"value.converter": Class, "value.converter.schema.registry.url": "http://127.0.0.1:8081"}
+	v := runtime.ValidateConnector(runtime.Options{Registry: reg}, raw)
+	if !strings.Contains(v.Errors.Error(), "value.converter.use.latest.version") {
+		t.Fatalf("errors %v", v.Errors)
+	}
+	raw["value.converter.use.latest.version"] = "true"
+	if v := runtime.ValidateConnector(runtime.Options{Registry: reg}, raw); len(v.Errors) > 0 {
 		t.Fatalf("errors %v", v.Errors)
 	}
 }
@@ -756,5 +761,150 @@ func TestWholeDoublesKeepAPoint(t *testing.T) {
 		if out, err := d.appendJSON(nil, s); err != nil || string(out) != tc.want {
 			t.Errorf("%s %x: %s %v, want %s", tc.schema, tc.bits, out, err, tc.want)
 		}
+	}
+}
+
+const sensorSchema = `{"type":"record","name":"Reading","namespace":"iot","fields":[
+ {"name":"device","type":"string"},
+ {"name":"seq","type":"long"},
+ {"name":"temp","type":"double"},
+ {"name":"ok","type":"boolean","default":true},
+ {"name":"unit","type":{"type":"enum","name":"Unit","symbols":["C","F"]},"default":"C"},
+ {"name":"battery","type":["null","int"],"default":null},
+ {"name":"tags","type":{"type":"array","items":"string"},"default":[]},
+ {"name":"extra","type":{"type":"map","values":"string"},"default":{}},
+ {"name":"cost","type":{"type":"bytes","logicalType":"decimal","precision":6,"scale":2},"default":"\u0000"},
+ {"name":"raw","type":"bytes","default":"\u00ff"},
+ {"name":"geo","type":["null",{"type":"record","name":"Geo","fields":[{"name":"lat","type":"double"},{"name":"lon","type":"double"}]}],"default":null},
+ {"name":"label","type":["string","long"],"default":"none"}
+]}`
+
+// startWriter registers schemas under subject and returns a converter that
+// writes with the latest.
+func startWriter(t *testing.T, subject string, schemas ...string) (*srtest.Registry, *Converter, int) {
+	t.Helper()
+	reg, srv := startRegistry(t)
+	id := 0
+	for _, s := range schemas {
+		id = reg.Register(subject, s)
+	}
+	return reg, newConverter(t, map[string]string{"schema.registry.url": srv.URL, "use.latest.version": "true"}), id
+}
+
+// Schemaless JSON from a source (an MQTT payload) is written with the
+// subject's latest schema, in the wire format Confluent's deserializers
+// read: goavro, an independent implementation, decodes it to the values
+// and defaults expected, and Spur reads it back to the same JSON.
+func TestWritesJSONWithTheLatestSchema(t *testing.T) {
+	_, c, id := startWriter(t, "sensors-value", `"string"`, sensorSchema)
+	in := `{"device":"d-1","seq":9007199254740993,"temp":21.5,"unit":"F","battery":87,"tags":["a","b"],"extra":{"fw":"1.2"},` +
+		`"cost":"12.30","raw":"AAE=","geo":{"lat":50.9,"lon":6.9},"label":42}`
+	d := connect.RawData(connect.FormatJSON, []byte(in))
+	b, err := c.FromData("sensors", &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != 0 || binary.BigEndian.Uint32(b[1:5]) != uint32(id) {
+		t.Fatalf("framing %x, want schema id %d", b[:5], id)
+	}
+	codec, err := goavro.NewCodec(sensorSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, rest, err := codec.NativeFromBinary(b[5:])
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("goavro: %v, %d bytes left", err, len(rest))
+	}
+	m := native.(map[string]any)
+	for k, want := range map[string]any{"device": "d-1", "seq": int64(9007199254740993), "temp": 21.5, "ok": true, "unit": "F",
+		"battery": map[string]any{"int": int32(87)}, "label": map[string]any{"long": int64(42)}, "raw": []byte{0, 1}} {
+		if !reflect.DeepEqual(m[k], want) {
+			t.Errorf("%s: goavro read %#v, want %#v", k, m[k], want)
+		}
+	}
+	if r := m["cost"].(*big.Rat); r.Cmp(big.NewRat(1230, 100)) != 0 {
+		t.Errorf("cost %v", r)
+	}
+	back, err := c.ToData("sensors", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := back.Raw()
+	want := `{"device":"d-1","seq":9007199254740993,"temp":21.5,"ok":true,"unit":"F","battery":87,"tags":["a","b"],"extra":{"fw":"1.2"},` +
+		`"cost":12.30,"raw":"AAE=","geo":{"lat":50.9,"lon":6.9},"label":{"string":null,"long":42}}`
+	if string(raw) != want {
+		t.Fatalf("read back %s\nwant        %s", raw, want)
+	}
+
+	// Only the required fields: the defaults fill the rest.
+	d = connect.RawData(connect.FormatJSON, []byte(`{"device":"d-2","seq":1,"temp":-3}`))
+	if b, err = c.FromData("sensors", &d); err != nil {
+		t.Fatal(err)
+	}
+	back, err = c.ToData("sensors", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = back.Raw()
+	want = `{"device":"d-2","seq":1,"temp":-3.0,"ok":true,"unit":"C","battery":null,"tags":[],"extra":{},"cost":0.00,"raw":"/w==","geo":null,"label":{"string":"none","long":null}}`
+	if string(raw) != want {
+		t.Fatalf("defaults read back %s\nwant                 %s", raw, want)
+	}
+	// A tombstone stays one.
+	null := connect.RawData(connect.FormatJSON, nil)
+	if b, err := c.FromData("sensors", &null); err != nil || b != nil {
+		t.Fatalf("tombstone: %x %v", b, err)
+	}
+}
+
+// A value that does not fit the schema is the record's error, naming the
+// field; a subject without a schema is the configuration's (a system error).
+func TestWriteErrorsNameTheField(t *testing.T) {
+	_, c, _ := startWriter(t, "sensors-value", sensorSchema)
+	base := `"device":"d","seq":1,"temp":1`
+	for _, tc := range []struct{ value, contains string }{
+		{`{"seq":1,"temp":1}`, "device: missing, and the field has no default"},
+		{`{` + base + `,"color":"red"}`, "color: not a field of record iot.Reading"},
+		{`{"device":"d","seq":"one","temp":1}`, `seq: want an integer, got "one"`},
+		{`{` + base + `,"battery":3000000000}`, "battery: as int: want an integer in the range of an Avro int"},
+		{`{` + base + `,"unit":"K"}`, `unit: "K" is not a symbol of enum iot.Unit`},
+		{`{` + base + `,"cost":"twelve"}`, `cost: want a decimal number, got "twelve"`},
+		{`{` + base + `,"cost":"1.234"}`, "more than 2 digits after the point"},
+		{`{` + base + `,"cost":1.234}`, "more than 2 digits after the point"},
+		{`{` + base + `,"cost":12345.6}`, "more than the 6 digits of its precision"},
+		{`{` + base + `,"geo":{"lat":1}}`, "geo.lon: missing"},
+		{`{` + base + `,"label":true}`, "fits no branch of the union"},
+		{`{` + base + `,"raw":"not base64!"}`, "raw: want base64 bytes"},
+		{`[1,2]`, "want an object for record iot.Reading"},
+	} {
+		d := connect.RawData(connect.FormatJSON, []byte(tc.value))
+		_, err := c.FromData("sensors", &d)
+		if err == nil || !strings.Contains(err.Error(), tc.contains) || connect.IsSystemError(err) {
+			t.Errorf("%s: error %v, want one containing %q", tc.value, err, tc.contains)
+		}
+	}
+	d := connect.RawData(connect.FormatJSON, []byte(`{}`))
+	if _, err := c.FromData("unregistered", &d); err == nil || !connect.IsSystemError(err) || !strings.Contains(err.Error(), "subject unregistered-value has no schema") {
+		t.Fatalf("no subject: %v", err)
+	}
+}
+
+// Strings (a StringConverter-shaped value) write into a string schema, and
+// keys use the -key subject.
+func TestWritesKeysAndStrings(t *testing.T) {
+	reg, srv := startRegistry(t)
+	id := reg.Register("t-key", `"string"`)
+	cfg, _ := Spec.Parse(map[string]string{"schema.registry.url": srv.URL, "use.latest.version": "true"})
+	c, err := New(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := connect.RawData(connect.FormatString, []byte("device-7"))
+	b, err := c.FromData("t", &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(id)), append([]byte{16}, "device-7"...)...); !bytes.Equal(b, want) {
+		t.Fatalf("wrote %x, want %x", b, want)
 	}
 }

@@ -69,3 +69,30 @@ func FuzzParseSchema(f *testing.F) {
 		}
 	})
 }
+
+// Any JSON either writes by the schema or fails with an error; what it
+// writes reads back (with Spur's decoder) as valid JSON.
+func FuzzEncode(f *testing.F) {
+	f.Add(`{"device":"d","seq":1,"temp":1.5,"cost":"1e999999999"}`)
+	f.Add(`{"device":"d","seq":-1,"temp":1,"battery":5,"label":7,"geo":{"lat":1,"lon":2},"tags":["x"],"extra":{"a":"b"},"cost":-0.01}`)
+	s, err := parseSchema(sensorSchema)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		v, err := connect.DecodeJSON([]byte(in))
+		if err != nil {
+			return
+		}
+		var e encoder
+		b, err := e.appendValue(nil, s, v, false)
+		if err != nil {
+			return
+		}
+		d := decoder{buf: b}
+		out, err := d.appendJSON(nil, s)
+		if err != nil || d.pos != len(b) || !connect.ValidJSON(out) {
+			t.Fatalf("%s wrote %x, which reads as %s (%v, %d of %d bytes)", in, b, out, err, d.pos, len(b))
+		}
+	})
+}

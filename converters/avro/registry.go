@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,6 +86,30 @@ func (r *registry) schemaByID(ctx context.Context, id uint32) (text string, refs
 		return "", nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return *a.Schema, refs, nil
+}
+
+// latest fetches the latest schema registered under subject, its id and
+// the texts of its references.
+func (r *registry) latest(ctx context.Context, subject string) (id uint32, text string, refs []string, err error) {
+	var a struct {
+		schemaAnswer
+		ID int64 `json:"id"`
+	}
+	where := "the latest schema of subject " + subject
+	if err := r.get(ctx, "/subjects/"+url.PathEscape(subject)+"/versions/latest", &a); err != nil {
+		return 0, "", nil, err
+	}
+	if err := a.check(where); err != nil {
+		return 0, "", nil, err
+	}
+	if a.ID <= 0 || a.ID > math.MaxUint32 {
+		return 0, "", nil, registryError(fmt.Errorf("the schema registry gave %s no valid id", where), false)
+	}
+	seen := map[reference]bool{}
+	if err := r.references(ctx, a.References, seen, &refs, 0); err != nil {
+		return 0, "", nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return uint32(a.ID), *a.Schema, refs, nil
 }
 
 func (a *schemaAnswer) check(where string) error {

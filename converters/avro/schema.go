@@ -70,6 +70,10 @@ type field struct {
 	name   string
 	key    []byte // the name as a JSON object key: "name":
 	schema *schema
+	// def is the field's default in Avro's JSON form (bytes as
+	// ISO-8859-1 strings, a union's for its first branch), for writers.
+	def    any
+	hasDef bool
 }
 
 // jsonKey encodes name once as `"name":`, so records do not escape their
@@ -346,7 +350,8 @@ func (p *parser) record(m map[string]any, namespace string, depth int) (*schema,
 		if err != nil {
 			return nil, fmt.Errorf("record %s, field %s: %w", s.name, fname, err)
 		}
-		s.fields = append(s.fields, field{name: fname, key: jsonKey(fname), schema: fs})
+		def, hasDef := fm["default"]
+		s.fields = append(s.fields, field{name: fname, key: jsonKey(fname), schema: fs, def: def, hasDef: hasDef})
 	}
 	return s, nil
 }
