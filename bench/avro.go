@@ -2,19 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
-	"strconv"
-	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/spur-connect/spur/connectors/datagen"
 	"github.com/spur-connect/spur/converters/avro/srtest"
 )
 
@@ -44,56 +37,20 @@ func startRegistry() (*httptest.Server, int) {
 	return httptest.NewServer(reg), id
 }
 
-// fillAvro produces the same n datagen events as fill, as Schema Registry
-// framed Avro, and returns their total value size.
-func fillAvro(seeds []string, topic string, parts int32, n int, compact bool, id int) (int, error) {
+// avroEncoder turns a datagen JSON event into Schema Registry framed Avro
+// with the tracking schema registered under id.
+func avroEncoder(id int) (func(js []byte) ([]byte, error), error) {
 	codec, err := goavro.NewCodec(trackingSchema)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), parts, 1, nil, topic); err != nil {
-		return 0, err
-	}
-	event := datagen.AppendEvent
-	if compact {
-		event = datagen.AppendCompactEvent
-	}
-	total := 0
-	errc := make(chan error, 1)
-	for i := 0; i < n; i++ {
-		js, uid := event(nil, 1, 0, int64(i))
+	return func(js []byte) ([]byte, error) {
 		native, err := trackingNative(js)
 		if err != nil {
-			return 0, fmt.Errorf("event %d: %w", i, err)
+			return nil, err
 		}
-		v := binary.BigEndian.AppendUint32([]byte{0}, uint32(id))
-		if v, err = codec.BinaryFromNative(v, native); err != nil {
-			return 0, fmt.Errorf("event %d: %w", i, err)
-		}
-		total += len(v)
-		cl.Produce(context.Background(), &kgo.Record{Key: []byte(strconv.FormatInt(uid, 10)), Value: v}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				select {
-				case errc <- err:
-				default:
-				}
-			}
-		})
-	}
-	if err := cl.Flush(context.Background()); err != nil {
-		return 0, err
-	}
-	select {
-	case err := <-errc:
-		return 0, err
-	default:
-	}
-	return total, nil
+		return codec.BinaryFromNative(binary.BigEndian.AppendUint32([]byte{0}, uint32(id)), native)
+	}, nil
 }
 
 // trackingNative turns a datagen JSON event into goavro's native form.

@@ -187,7 +187,7 @@ func bench(o options) error {
 
 	const topic = "tracking"
 	start := time.Now()
-	size, err := fill(seeds, topic, o.partitions, o.records, o.shape == "compact")
+	size, err := fill(seeds, topic, o.partitions, o.records, o.shape == "compact", nil)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,11 @@ func bench(o options) error {
 		defer srv.Close()
 		o.registryURL = srv.URL
 		start := time.Now()
-		asize, err := fillAvro(seeds, avroTopic, o.partitions, o.records, o.shape == "compact", id)
+		encode, err := avroEncoder(id)
+		if err != nil {
+			return err
+		}
+		asize, err := fill(seeds, avroTopic, o.partitions, o.records, o.shape == "compact", encode)
 		if err != nil {
 			return err
 		}
@@ -267,8 +271,9 @@ func drainCase(o options, cs string, seeds []string, topic, dir string, seq int,
 	return spurDrain(o, cs, seeds, topic, dir, seq, profileDir)
 }
 
-// fill produces n datagen events and returns their total value size.
-func fill(seeds []string, topic string, parts int32, n int, compact bool) (int, error) {
+// fill produces n datagen events and returns their total value size. encode,
+// when set, turns each JSON event into the value to produce.
+func fill(seeds []string, topic string, parts int32, n int, compact bool, encode func(js []byte) ([]byte, error)) (int, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return 0, err
@@ -285,6 +290,12 @@ func fill(seeds []string, topic string, parts int32, n int, compact bool) (int, 
 	}
 	for i := 0; i < n; i++ {
 		v, uid := event(nil, 1, 0, int64(i))
+		if encode != nil {
+			var err error
+			if v, err = encode(v); err != nil {
+				return 0, fmt.Errorf("event %d: %w", i, err)
+			}
+		}
 		total += len(v)
 		cl.Produce(context.Background(), &kgo.Record{Key: []byte(strconv.FormatInt(uid, 10)), Value: v}, func(_ *kgo.Record, err error) {
 			if err != nil {
