@@ -177,8 +177,8 @@ type hbEvent struct {
 // Kafka's HeartbeatThread does, so stopping and starting work (which may
 // take a task's whole shutdown timeout) never starves the session. It
 // reports, once, a need to rejoin or a lost session on the returned
-// channel; stop ends it.
-func (w *Worker) startHeartbeats(ctx context.Context, gen int32, memberID string) (events <-chan hbEvent, stop func()) {
+// channel; stop ends it and returns an event nobody read.
+func (w *Worker) startHeartbeats(ctx context.Context, gen int32, memberID string) (events <-chan hbEvent, stop func() *hbEvent) {
 	ch := make(chan hbEvent, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -214,7 +214,16 @@ func (w *Worker) startHeartbeats(ctx context.Context, gen int32, memberID string
 			}
 		}
 	}()
-	return ch, func() { cancel(); <-done }
+	return ch, func() *hbEvent {
+		cancel()
+		<-done
+		select {
+		case ev := <-ch:
+			return &ev
+		default:
+			return nil
+		}
+	}
 }
 
 func (w *Worker) heartbeat(ctx context.Context, gen int32, memberID string) error {

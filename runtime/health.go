@@ -18,6 +18,9 @@ type contact struct {
 
 func (c *contact) responded() { c.last.Store(time.Now().UnixNano()) }
 
+// lastResponse is when the coordinator last answered.
+func (c *contact) lastResponse() time.Time { return time.Unix(0, c.last.Load()) }
+
 // request marks a join or sync in flight until the returned func is called.
 func (c *contact) request() (done func(ok bool)) {
 	c.waiting.Store(time.Now().UnixNano())

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -153,10 +154,15 @@ func TestDeletedConnectorHasNoStatus(t *testing.T) {
 	if st, err := w2.Status("gone"); err == nil {
 		t.Fatalf("deleted connector has a status: %+v", st)
 	}
-	// The new leader removes the stale statuses from the topic too.
-	createConnector(t, w2, "trigger", map[string]string{"connector.class": "mem", "topics": "t", "tasks.max": "1"})
-	createConnector(t, w2, "trigger2", map[string]string{"connector.class": "mem", "topics": "t", "tasks.max": "1"})
-	checkFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+	// The new leader removes the stale statuses from the topic too, at a
+	// config change two session timeouts after it first saw them.
+	n := 0
+	checkFor(t, 40*time.Second, time.Second, func() error {
+		n++
+		cfg := map[string]string{"name": "trigger", "connector.class": "mem", "topics": "t", "tasks.max": "1", "spur.test": fmt.Sprint(n)}
+		if _, err := w2.PutConnector(context.Background(), "trigger", cfg, "", true); err != nil {
+			return err
+		}
 		if _, ok := w2.statuses.connector("gone"); ok {
 			return fmt.Errorf("the status topic still holds the deleted connector's status")
 		}
@@ -269,4 +275,125 @@ func TestStoppingASourceCommitsOnlyWhatKafkaAcknowledged(t *testing.T) {
 	if n := committed.Load(); n != 0 {
 		t.Fatalf("stopping the task committed %d records that Kafka never acknowledged", n)
 	}
+}
+
+// cutGroup makes the fake coordinator answer JoinGroup and Heartbeat with
+// COORDINATOR_NOT_AVAILABLE while cut is set.
+func cutGroup(c *kfake.Cluster, cut *atomic.Bool) {
+	for _, key := range []int16{kmsg.JoinGroup.Int16(), kmsg.Heartbeat.Int16()} {
+		c.ControlKey(key, func(req kmsg.Request) (kmsg.Response, error, bool) {
+			c.KeepControl()
+			if !cut.Load() {
+				return nil, nil, false
+			}
+			switch r := req.(type) {
+			case *kmsg.JoinGroupRequest:
+				resp := r.ResponseKind().(*kmsg.JoinGroupResponse)
+				resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+				return resp, nil, true
+			case *kmsg.HeartbeatRequest:
+				resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
+				resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+				return resp, nil, true
+			}
+			return nil, nil, false
+		})
+	}
+}
+
+func newCluster(t *testing.T) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close) // registered before the worker's cleanup, so it runs after it
+	return c
+}
+
+// A restart request while the worker cannot rejoin its group, or after it
+// stopped, answers promptly (the REST API then says 409) instead of hanging.
+func TestRestartWhileTheLoopIsBusyAnswers(t *testing.T) {
+	c := newCluster(t)
+	var cut atomic.Bool
+	cutGroup(c, &cut)
+	w := startWorker(t, c.ListenAddrs(), slowRegistry(newSlowStats(0)), nil)
+	createConnector(t, w, "s", map[string]string{"connector.class": "slow", "topics": "t1", "tasks.max": "1"})
+	waitTaskStates(t, w, "s", StateRunning)
+	cut.Store(true)
+	createConnector(t, w, "other", map[string]string{"connector.class": "slow", "topics": "t2", "tasks.max": "1"}) // a rejoin that fails
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := w.RestartTaskLocal(ctx, Item{"s", 0}); !errors.Is(err, ErrNotOwner) || time.Since(start) > 5*time.Second {
+		t.Fatalf("restart during a failing rejoin: %v after %v, want ErrNotOwner within seconds", err, time.Since(start).Round(time.Millisecond))
+	}
+	cut.Store(false)
+	w.stop(t)
+	if err := w.RestartTaskLocal(ctx, Item{"s", 0}); !errors.Is(err, ErrNotReady) || w.Ready() {
+		t.Fatalf("restart after the worker stopped: %v, ready %v", err, w.Ready())
+	}
+}
+
+// A worker whose session is lost while it is busy (a slow restart) stops
+// its work: the group has moved it elsewhere by then.
+func TestLostSessionDuringAConfigChangeStopsTheWork(t *testing.T) {
+	c := newCluster(t)
+	var cut atomic.Bool
+	cutGroup(c, &cut)
+	stats := newSlowStats(8 * time.Second) // longer than session.timeout.ms=6000
+	w := startWorker(t, c.ListenAddrs(), slowRegistry(stats), map[string]string{"task.shutdown.graceful.timeout.ms": "10000"})
+	createConnector(t, w, "s", map[string]string{"connector.class": "slow", "topics": "t1", "tasks.max": "1"})
+	createConnector(t, w, "k", map[string]string{"connector.class": "slow", "topics": "t2", "tasks.max": "1"})
+	waitTaskStates(t, w, "s", StateRunning)
+	waitTaskStates(t, w, "k", StateRunning)
+	cut.Store(true)
+	// Restarts s-0 (an 8 s stop) and adds s-1: the change outlasts the session.
+	if _, err := w.PutConnector(context.Background(), "s", map[string]string{"name": "s", "connector.class": "slow", "topics": "t1,t3", "tasks.max": "2"}, "", true); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 40*time.Second, 200*time.Millisecond, func() error {
+		w.mu.Lock()
+		n := len(w.running)
+		w.mu.Unlock()
+		if n > 0 {
+			return fmt.Errorf("%d items still run with no coordinator for longer than the session", n)
+		}
+		return nil
+	})
+	cut.Store(false)
+}
+
+// A source task that starts while the offsets topic cannot be read waits
+// for it, and runs once it can, rather than failing.
+func TestSourceStartWaitsThroughAnOffsetsOutage(t *testing.T) {
+	c := newCluster(t)
+	var cut atomic.Bool
+	c.ControlKey(kmsg.ListOffsets.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.ListOffsetsRequest)
+		if !cut.Load() || len(r.Topics) == 0 || r.Topics[0].Topic != "spur-offsets" {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewListOffsetsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewListOffsetsResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.LeaderNotAvailable.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	w := startWorker(t, c.ListenAddrs(), testRegistry(newMemStore()), nil)
+	cut.Store(true)
+	createConnector(t, w, "src", map[string]string{"connector.class": "seq", "topic": "o", "count": "10", "tasks.max": "1"})
+	time.Sleep(5 * time.Second) // several failed reads
+	cut.Store(false)
+	waitTaskStates(t, w, "src", StateRunning)
 }

@@ -64,11 +64,24 @@ func (s *sourceRunner) run(ctx context.Context) error {
 	// The task reads its offsets in Start: read the offsets topic to its
 	// end first, so a task that just moved here from another worker sees
 	// that worker's last commit and does not produce again what it did.
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = s.worker.offsets.log.readToEnd(rctx)
-	cancel()
-	if err != nil && ctx.Err() == nil {
-		return connect.RetriableError(fmt.Errorf("reading the offsets topic before start: %w", err))
+	// Like Kafka Connect, wait through an outage of the topic rather than
+	// fail the task.
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.worker.offsets.log.readToEnd(rctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil // stopped before it started
+		}
+		s.log.Warn("reading the offsets topic before the task starts; retrying", "err", err, "backoff", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	if err := s.task.Start(ctx, s.cfg, s); err != nil {
 		return fmt.Errorf("start: %w", err)

@@ -57,11 +57,12 @@ type Worker struct {
 	assignor *assignor
 
 	configCh chan struct{}
-	// unconfigured holds the connectors that had statuses but no config at
-	// the last status sweep (guarded by leaderMu).
-	unconfigured map[string]bool
+	// unconfigured holds the connectors that have statuses but no config,
+	// and since when (guarded by leaderMu).
+	unconfigured map[string]time.Time
 	// localRestarts carries RestartTaskLocal requests to the membership loop.
 	localRestarts chan localRestart
+	loopDone      chan struct{} // closed when the membership loop returned
 	restartCh     chan struct{}
 
 	// Owned by the membership loop.
@@ -117,6 +118,7 @@ func NewWorker(cfg *WorkerConfig, opts Options) (*Worker, error) {
 		assignor:      newAssignor(cfg.RebalanceDelay),
 		configCh:      make(chan struct{}, 1),
 		localRestarts: make(chan localRestart),
+		loopDone:      make(chan struct{}),
 		restartCh:     make(chan struct{}, 1),
 		running:       map[Item]*instance{},
 	}
@@ -191,6 +193,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	err := w.loop(loopCtx)
+	w.mu.Lock()
+	w.ready = false // nothing serves requests that need the loop any more
+	w.mu.Unlock()
+	close(w.loopDone)
 	w.shutdown()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -253,6 +259,11 @@ func (w *Worker) loop(ctx context.Context) error {
 				return ctx.Err()
 			}
 			w.log.Warn("joining the worker group failed; retrying", "err", err, "backoff", backoff)
+			if time.Since(w.contact.lastResponse()) > w.cfg.SessionTimeout {
+				// No coordinator for a whole session: the group has moved
+				// our work elsewhere by now.
+				w.loseSession()
+			}
 			sleep(ctx, backoff)
 			backoff = min(backoff*2, 5*time.Second)
 			continue
@@ -267,7 +278,7 @@ func (w *Worker) loop(ctx context.Context) error {
 		}
 		events, stopHeartbeats := w.startHeartbeats(ctx, a.Generation, w.memberID)
 		if revoked := w.apply(ctx, a); revoked {
-			stopHeartbeats()
+			w.onHeartbeatEvent(stopHeartbeats())
 			continue // stopped revoked work: rejoin at once so it can be placed
 		}
 		w.mu.Lock()
@@ -277,7 +288,9 @@ func (w *Worker) loop(ctx context.Context) error {
 			w.leaderDuties(ctx)
 		}
 		w.steady(ctx, a, events)
-		stopHeartbeats()
+		// steady may have returned for another reason while an event
+		// waited: a lost session must still stop the work.
+		w.onHeartbeatEvent(stopHeartbeats())
 		w.mu.Lock()
 		w.leading = false // until the next rebalance completes
 		w.mu.Unlock()
@@ -297,15 +310,7 @@ func (w *Worker) steady(ctx context.Context, a *Assignment, heartbeats <-chan hb
 		case <-ctx.Done():
 			return
 		case ev := <-heartbeats:
-			if ev.lost {
-				// The coordinator has expelled us by now: our work may already
-				// run elsewhere, so stop it (Kafka Connect's KAFKA-9184).
-				w.log.Error("lost contact with the group coordinator; stopping all work")
-				w.stopAll(StateUnassigned)
-			}
-			if ev.lost || ev.forget {
-				w.memberID = ""
-			}
+			w.onHeartbeatEvent(&ev)
 			return
 		case <-delay:
 			return
@@ -318,6 +323,33 @@ func (w *Worker) steady(ctx context.Context, a *Assignment, heartbeats <-chan hb
 		case lr := <-w.localRestarts:
 			lr.reply <- w.restartLocal(ctx, lr.item)
 		}
+	}
+}
+
+// onHeartbeatEvent acts on what the heartbeat goroutine reported, if
+// anything: a lost session stops all work, since the coordinator has
+// expelled this worker by now and the work may already run elsewhere
+// (Kafka Connect's KAFKA-9184); a member the coordinator forgot rejoins as
+// a new one.
+func (w *Worker) onHeartbeatEvent(ev *hbEvent) {
+	if ev == nil {
+		return
+	}
+	if ev.lost {
+		w.loseSession()
+	}
+	if ev.lost || ev.forget {
+		w.memberID = ""
+	}
+}
+
+func (w *Worker) loseSession() {
+	w.mu.Lock()
+	n := len(w.running)
+	w.mu.Unlock()
+	if n > 0 {
+		w.log.Error("lost contact with the group coordinator; stopping all work")
+		w.stopAll(StateUnassigned)
 	}
 }
 
@@ -514,16 +546,23 @@ func (w *Worker) leaderDuties(ctx context.Context) {
 // sweepStatuses removes the statuses of connectors that are no longer
 // configured, as Kafka Connect's leader does: the delete's own cleanup may
 // never have run (the leader stopped within its delay, a write failed).
-// A name must be missing at two sweeps in a row, so a status written just
-// before this leader read a new connector's config is not taken for stale.
-func (w *Worker) sweepStatuses(ctx context.Context, snap *Snapshot) {
-	missing := map[string]bool{}
-	for _, name := range w.statuses.connectorNames() {
+// The status names are read before a fresh config snapshot, and a name must
+// have been missing for two session timeouts, so a connector created
+// meanwhile (or re-created) never loses its statuses.
+func (w *Worker) sweepStatuses(ctx context.Context, _ *Snapshot) {
+	names := w.statuses.connectorNames()
+	snap := w.configs.snapshot()
+	missing := map[string]time.Time{}
+	for _, name := range names {
 		if _, ok := snap.Connectors[name]; ok {
 			continue
 		}
-		missing[name] = true
-		if !w.unconfigured[name] {
+		since, seen := w.unconfigured[name]
+		if !seen {
+			since = time.Now()
+		}
+		missing[name] = since
+		if time.Since(since) < 2*w.cfg.SessionTimeout {
 			continue
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -951,16 +990,28 @@ type localRestart struct {
 // returns once it was started again. The membership loop does it, between
 // rebalances: only that goroutine changes the running set, so a rebalance
 // cannot start the item a second time while it restarts.
+//
+// While the loop is rebalancing it cannot take the request: after a short
+// wait this returns ErrNotOwner, which callers retry (the REST API answers
+// 409 after its rebalance wait), and ErrNotReady once the worker stopped.
 func (w *Worker) RestartTaskLocal(ctx context.Context, it Item) error {
 	lr := localRestart{item: it, reply: make(chan error, 1)}
+	handOff := time.NewTimer(2 * time.Second)
+	defer handOff.Stop()
 	select {
 	case w.localRestarts <- lr:
+	case <-handOff.C:
+		return ErrNotOwner
+	case <-w.loopDone:
+		return ErrNotReady
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case err := <-lr.reply:
 		return err
+	case <-w.loopDone:
+		return ErrNotReady
 	case <-ctx.Done():
 		return ctx.Err()
 	}
