@@ -262,6 +262,9 @@ func (c *Converter) FromData(topic string, d *connect.Data) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if str, ok := v.(string); ok && d.Format() == connect.FormatString && (l.schema.kind == kindBytes || l.schema.kind == kindFixed) {
+		v = []byte(str) // text (a StringConverter-shaped value) into bytes, as it is, not as base64
+	}
 	out := binary.BigEndian.AppendUint32([]byte{0}, l.id)
 	var e encoder
 	if out, err = e.appendValue(out, l.schema, v, false); err != nil {
@@ -281,10 +284,13 @@ func (c *Converter) latestOf(subject string) (*latestEntry, error) {
 	}
 	id, text, refs, err := c.reg.latest(context.Background(), subject)
 	if err != nil {
-		if errors.Is(err, errNotFound) {
-			// No schema to write with is the configuration's problem, not
-			// the record's: every record of the topic would fail.
+		// No schema to write with is the configuration's problem, not the
+		// record's: every record of the topic would fail.
+		switch {
+		case errors.Is(err, errNotFound):
 			err = registryError(fmt.Errorf("subject %s has no schema to write with: register one: %w", subject, err), false)
+		case errors.Is(err, errPermanent):
+			err = registryError(fmt.Errorf("subject %s: %w", subject, err), false)
 		}
 		return nil, fmt.Errorf("avro: %w", err)
 	}

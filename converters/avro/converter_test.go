@@ -908,3 +908,174 @@ func TestWritesKeysAndStrings(t *testing.T) {
 		t.Fatalf("wrote %x, want %x", b, want)
 	}
 }
+
+// encodeJSON writes a JSON value by a schema, as FromData does.
+func encodeJSON(t *testing.T, schemaText, value string) ([]byte, error) {
+	t.Helper()
+	s, err := parseSchema(schemaText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := connect.DecodeJSON([]byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e encoder
+	return e.appendValue(nil, s, v, false)
+}
+
+// Unions of records: many values pick their branch without exhausting the
+// nesting budget, ambiguous deep unions stop at a bound instead of taking
+// exponential time, and an error names what did not fit.
+func TestUnionsOfRecords(t *testing.T) {
+	batch := `{"type":"record","name":"Batch","fields":[{"name":"events","type":{"type":"array","items":[
+	  {"type":"record","name":"View","fields":[{"name":"page","type":"string"}]},
+	  {"type":"record","name":"Click","fields":[{"name":"button","type":"string"}]}]}}]}`
+	ev := make([]string, 1000)
+	for i := range ev {
+		ev[i] = `{"button":"ok"}`
+	}
+	b, err := encodeJSON(t, batch, `{"events":[`+strings.Join(ev, ",")+`]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := goavro.NewCodec(batch)
+	if native, _, err := codec.NativeFromBinary(b); err != nil || len(native.(map[string]any)["events"].([]any)) != 1000 {
+		t.Fatalf("goavro: %v", err)
+	}
+	if _, err := encodeJSON(t, `{"type":"record","name":"R","fields":[{"name":"u","type":[
+	  {"type":"record","name":"View","fields":[{"name":"page","type":"string"}]},
+	  {"type":"record","name":"Click","fields":[{"name":"button","type":"string"}]}]}]}`, `{"u":{"button":5}}`); err == nil ||
+		!strings.Contains(err.Error(), "button: want a string") {
+		t.Fatalf("wrong type in a union of records: %v", err)
+	}
+	deep := `{"type":"record","name":"A","fields":[
+	 {"name":"next","type":["null","A",{"type":"record","name":"B","fields":[{"name":"next","type":["null","A","B"]},{"name":"b","type":"int"}]}]},
+	 {"name":"a","type":"int"}]}`
+	v := `null`
+	for range 40 {
+		v = `{"next":` + v + `,"b":1}`
+	}
+	start := time.Now()
+	_, err = encodeJSON(t, deep, `{"next":`+v+`,"a":1}`)
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("40 ambiguous levels took %v", time.Since(start))
+	}
+	if err != nil && !strings.Contains(err.Error(), "too ambiguous") {
+		t.Fatalf("deep union: %v", err)
+	}
+}
+
+func TestWriteEdgeCases(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema, value string
+		want                any // goavro's reading, or an error substring (string starting with "error: ")
+	}{
+		{"float overflow is an error", `"float"`, `1e39`, "error: range of an Avro float"},
+		{"a double takes what a float cannot", `["null","float","double"]`, `1e300`, map[string]any{"double": 1e300}},
+		{"NaN text stays text", `["null","double","string"]`, `"NaN"`, map[string]any{"string": "NaN"}},
+		{"NaN into a double", `"double"`, `"NaN"`, "nan"},
+		{"decimal -128 in one byte", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":0}`, `-128`, "bytes:80"},
+		{"decimal 128 in two bytes", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":0}`, `128`, "bytes:0080"},
+		{"decimal -129", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":0}`, `-129`, "bytes:ff7f"},
+		{"decimal 0", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":0}`, `0`, "bytes:00"},
+		{"negative fixed decimal is sign-extended", `{"type":"fixed","name":"D","size":4,"logicalType":"decimal","precision":9,"scale":2}`, `-1.00`, "bytes:ffffff9c"},
+		{"huge mantissa", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":0}`, strings.Repeat("9", 100000), "error: longer than a decimal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := encodeJSON(t, tc.schema, tc.value)
+			want, _ := tc.want.(string)
+			if strings.HasPrefix(want, "error: ") {
+				if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(want, "error: ")) {
+					t.Fatalf("error %v, want one containing %q", err, strings.TrimPrefix(want, "error: "))
+				}
+				if len(err.Error()) > 500 {
+					t.Fatalf("error of %d characters", len(err.Error()))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hexb, ok := strings.CutPrefix(want, "bytes:"); ok {
+				// The decimal's unscaled bytes, after the length (bytes) or as they are (fixed).
+				got := fmt.Sprintf("%x", b)
+				if !strings.HasSuffix(got, hexb) || len(got) > len(hexb)+2 {
+					t.Fatalf("wrote %s, want the bytes %s", got, hexb)
+				}
+				return
+			}
+			codec, err := goavro.NewCodec(tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			native, _, err := codec.NativeFromBinary(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == "nan" {
+				if f, ok := native.(float64); !ok || !math.IsNaN(f) {
+					t.Fatalf("goavro read %#v", native)
+				}
+				return
+			}
+			if !reflect.DeepEqual(native, tc.want) {
+				t.Fatalf("goavro read %#v, want %#v", native, tc.want)
+			}
+		})
+	}
+}
+
+// Text from a string-format source is written into a bytes schema as it
+// is (not decoded as base64), and bytes that are text into a string schema.
+func TestWritesTextAndBytesAcrossFormats(t *testing.T) {
+	_, c, _ := startWriter(t, "b-value", `"bytes"`)
+	d := connect.RawData(connect.FormatString, []byte("abcd"))
+	b, err := c.FromData("b", &d)
+	if err != nil || string(b[5:]) != "\x08abcd" {
+		t.Fatalf("text into bytes: %x %v", b, err)
+	}
+	_, c, _ = startWriter(t, "s-value", `"string"`)
+	d = connect.RawData(connect.FormatBytes, []byte("héllo"))
+	if b, err = c.FromData("s", &d); err != nil || string(b[6:]) != "héllo" {
+		t.Fatalf("bytes into string: %x %v", b, err)
+	}
+	d = connect.RawData(connect.FormatBytes, []byte{0xff})
+	if _, err = c.FromData("s", &d); err == nil {
+		t.Fatal("invalid UTF-8 written as a string")
+	}
+}
+
+// A latest schema that is not Avro fails the task (a system error), not
+// each record.
+func TestNonAvroLatestSchemaIsASystemError(t *testing.T) {
+	reg, srv := startRegistry(t)
+	reg.RegisterType("t-value", `syntax = "proto3"; message M {}`, "PROTOBUF")
+	c := newConverter(t, map[string]string{"schema.registry.url": srv.URL, "use.latest.version": "true"})
+	d := connect.RawData(connect.FormatJSON, []byte(`{}`))
+	if _, err := c.FromData("t", &d); !connect.IsSystemError(err) || !strings.Contains(err.Error(), "PROTOBUF") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// What Spur reads from a union of several types ({"string":null,"long":5},
+// Kafka Connect's form) writes back to the same branch.
+func TestUnionStructsRoundTrip(t *testing.T) {
+	schema := `{"type":"record","name":"R","fields":[{"name":"u","type":["null","string","long",{"type":"map","values":["null","string"]}]}]}`
+	for _, in := range []string{`{"u":{"string":null,"long":5,"map":null}}`, `{"u":{"string":"x","long":null,"map":null}}`,
+		`{"u":{"string":null,"long":null,"map":{"string":"not the union"}}}`, `{"u":null}`} {
+		b, err := encodeJSON(t, schema, in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		s, _ := parseSchema(schema)
+		d := decoder{buf: b}
+		out, err := d.appendJSON(nil, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != in {
+			t.Errorf("%s read back as %s", in, out)
+		}
+	}
+}

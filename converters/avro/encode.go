@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // encoder writes a value in Avro's binary encoding by a schema. Values are
@@ -20,7 +21,8 @@ import (
 // with the subject's registered schema. Mismatches are errors that name the
 // field path.
 type encoder struct {
-	depth int
+	depth    int
+	attempts int // union branches tried, against maxUnionAttempts
 }
 
 // typeError says what a value should have been.
@@ -53,8 +55,9 @@ func describe(v any) string {
 
 // pathError prefixes an error with the place it happened.
 func pathError(at string, err error) error {
-	var pe *encodePathError
-	if errors.As(err, &pe) {
+	// Only a path error itself is merged: one wrapped inside a union's
+	// joined errors keeps its place in that message.
+	if pe, ok := err.(*encodePathError); ok {
 		return &encodePathError{path: at + "." + pe.path, err: pe.err}
 	}
 	return &encodePathError{path: at, err: err}
@@ -120,11 +123,17 @@ func (e *encoder) appendValue(dst []byte, s *schema, v any, fromDefault bool) ([
 			return dst, typeError("a number", v)
 		}
 		if s.kind == kindFloat {
+			if f32 := float32(f); math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
+				return dst, typeError("a number in the range of an Avro float", v)
+			}
 			return binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(f))), nil
 		}
 		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), nil
 	case kindString:
 		str, ok := v.(string)
+		if b, isBytes := v.([]byte); isBytes && utf8.Valid(b) {
+			str, ok = string(b), true // bytes data (ByteArrayConverter-shaped) that is text
+		}
 		if !ok {
 			return dst, typeError("a string", v)
 		}
@@ -245,23 +254,137 @@ func (e *encoder) appendUnion(dst []byte, s *schema, v any, fromDefault bool) ([
 		dst = appendLong(dst, 0)
 		return e.appendValue(dst, s.branches[0], v, true)
 	}
+	if i, w, ok := unionStruct(s, v); ok {
+		// Kafka Connect's form of the union, as Spur reads it:
+		// {"string":null,"long":5}.
+		if i < 0 {
+			return e.appendUnion(dst, s, nil, false)
+		}
+		out, err := e.appendValue(appendLong(dst, int64(i)), s.branches[i], w, false)
+		if err != nil {
+			return dst, pathError(branchName(s.branches[i]), err)
+		}
+		return out, nil
+	}
+	_, isString := v.(string)
+	hasString := false
+	for _, b := range s.branches {
+		hasString = hasString || b.kind == kindString
+	}
 	var errs []error
+	try := func(i int) ([]byte, error) {
+		b := s.branches[i]
+		if e.attempts++; e.attempts > maxUnionAttempts {
+			return dst, fmt.Errorf("more than %d union branches tried for one value: the schema's unions are too ambiguous for it", maxUnionAttempts)
+		}
+		start, depth := len(dst), e.depth
+		out, err := e.appendValue(appendLong(dst, int64(i)), b, v, false)
+		if err != nil {
+			e.depth = depth // the failed branch left early
+			dst = out[:start]
+		}
+		return out, err
+	}
+	tried, unfit := 0, -1
 	for i, b := range s.branches {
 		if (v == nil) != (b.kind == kindNull) {
 			continue
 		}
-		start := len(dst)
-		out, err := e.appendValue(appendLong(dst, int64(i)), b, v, false)
+		if isString && hasString && (b.kind == kindFloat || b.kind == kindDouble) {
+			continue // "NaN" is text when the union can hold text
+		}
+		if b.kind == kindRecord && !mayFit(b, v) {
+			unfit = i // not tried: its fields are not the object's
+			continue
+		}
+		tried++
+		out, err := try(i)
 		if err == nil {
 			return out, nil
 		}
-		errs = append(errs, fmt.Errorf("as %s: %w", branchName(b), err))
-		dst = out[:start]
+		if e.attempts > maxUnionAttempts {
+			return dst, err
+		}
+		errs = append(errs, fmt.Errorf("as %s: %w", branchName(s.branches[i]), err))
+	}
+	if tried == 0 && unfit >= 0 {
+		// Only records whose fields are not the object's: the last one's
+		// error says which field.
+		out, err := try(unfit)
+		if err != nil {
+			return dst, err
+		}
+		return out, nil
 	}
 	if len(errs) == 1 {
 		return dst, errs[0]
 	}
 	return dst, fmt.Errorf("%s fits no branch of the union (%w)", describe(v), errors.Join(errs...))
+}
+
+// unionStruct recognises Kafka Connect's form of a union of several types
+// (io.confluent.connect.avro.Union): an object with a field per non-null
+// branch, named by its type, all null but one. It returns that branch and
+// its value, or -1 when all are null.
+func unionStruct(s *schema, v any) (branch int, value any, ok bool) {
+	if s.nullable >= 0 {
+		return 0, nil, false
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap || len(m) == 0 {
+		return 0, nil, false
+	}
+	names := 0
+	for _, b := range s.branches {
+		if b.kind != kindNull {
+			names++
+		}
+	}
+	if len(m) != names {
+		return 0, nil, false
+	}
+	branch = -1
+	for i, b := range s.branches {
+		if b.kind == kindNull {
+			continue
+		}
+		w, present := m[branchName(b)]
+		if !present {
+			return 0, nil, false
+		}
+		if w != nil {
+			if branch >= 0 {
+				return 0, nil, false // two set: not the union's form
+			}
+			branch, value = i, w
+		}
+	}
+	return branch, value, true
+}
+
+// maxUnionAttempts bounds the branches tried while writing one value: a
+// union whose branches only differ deep inside could otherwise make the
+// search exponential in the value's depth.
+const maxUnionAttempts = 10_000
+
+// mayFit is a cheap check before trying a record branch: the value is an
+// object whose keys are all fields, with every field without a default.
+func mayFit(s *schema, v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	for k := range m {
+		if !hasField(s, k) {
+			return false
+		}
+	}
+	for _, f := range s.fields {
+		if _, present := m[f.name]; !present && !f.hasDef {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *encoder) enter() error {
@@ -333,6 +456,9 @@ func bytesOf(s *schema, v any, fromDefault bool) ([]byte, error) {
 // A number with more digits after the point than the scale is refused
 // rather than rounded.
 func decimalBytes(n json.Number, s *schema) ([]byte, error) {
+	if len(n) > s.precision+s.scale+32 {
+		return nil, fmt.Errorf("a number of %d characters is longer than a decimal of precision %d", len(n), s.precision)
+	}
 	// An exponent past the scale and precision cannot fit, and 1e999999999
 	// would cost a billion-digit power of ten to find out.
 	if i := strings.IndexAny(string(n), "eE"); i >= 0 {
@@ -352,7 +478,13 @@ func decimalBytes(n json.Number, s *schema) ([]byte, error) {
 	if digits := len(new(big.Int).Abs(u).String()); digits > s.precision && u.Sign() != 0 {
 		return nil, fmt.Errorf("%s has more than the %d digits of its precision", n, s.precision)
 	}
-	size := (u.BitLen() + 8) / 8 // room for the sign bit
+	// The fewest bytes that hold u with its sign bit, as Java's
+	// BigInteger.toByteArray writes it: -128 is one byte (80), 128 two.
+	bits := u.BitLen()
+	if u.Sign() < 0 {
+		bits = new(big.Int).Sub(new(big.Int).Neg(u), big.NewInt(1)).BitLen()
+	}
+	size := bits/8 + 1
 	if s.kind == kindFixed {
 		if size > s.size {
 			return nil, fmt.Errorf("%s does not fit in fixed %s of %d bytes", n, s.name, s.size)
