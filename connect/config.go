@@ -272,6 +272,26 @@ func CopyPerTask(c Config, n int) []map[string]string {
 	return out
 }
 
+// SharedConfigConnector is the Connector of a sink whose tasks all run the
+// connector's config and share the work by Kafka partition assignment.
+// Check validates the rules that span several keys (nil: none).
+type SharedConfigConnector struct {
+	Check func(Config) []KeyError
+}
+
+// Validate runs Check.
+func (c SharedConfigConnector) Validate(cfg Config) []KeyError {
+	if c.Check == nil {
+		return nil
+	}
+	return c.Check(cfg)
+}
+
+// TaskConfigs gives each task a copy of the connector config.
+func (SharedConfigConnector) TaskConfigs(cfg Config, maxTasks int) ([]map[string]string, error) {
+	return CopyPerTask(cfg, maxTasks), nil
+}
+
 // Spec returns the spec the config was parsed with.
 func (c Config) Spec() *ConfigSpec { return c.spec }
 

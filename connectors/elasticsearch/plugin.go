@@ -30,22 +30,13 @@ func Plugins() []*connect.Plugin {
 		Version:      Version,
 		Doc:          "Writes records to Elasticsearch indices, data streams or aliases with the bulk API: idempotent ids, external versioning, per-item retries, malformed documents to the error path.",
 		Spec:         Spec(),
-		NewConnector: func() connect.Connector { return Connector{} },
+		NewConnector: func() connect.Connector { return connect.SharedConfigConnector{Check: validateSettings} },
 		NewSinkTask:  func() connect.SinkTask { return NewTask() },
 	}}
 }
 
-// Connector validates Elasticsearch sink configs and hands every task the
-// same config: records are spread over tasks by partition assignment.
-type Connector struct{}
-
-// Validate checks the rules that span several keys.
-func (Connector) Validate(cfg connect.Config) []connect.KeyError {
+// validateSettings checks the rules that span several keys.
+func validateSettings(cfg connect.Config) []connect.KeyError {
 	_, errs := newSettings(cfg)
 	return errs
-}
-
-// TaskConfigs gives each task a copy of the connector config.
-func (Connector) TaskConfigs(cfg connect.Config, maxTasks int) ([]map[string]string, error) {
-	return connect.CopyPerTask(cfg, maxTasks), nil
 }

@@ -487,7 +487,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		conf, errs := Spec().Parse(raw)
 		all := append([]connect.KeyError(nil), errs...)
 		if len(errs) == 0 {
-			all = append(all, Connector{}.Validate(conf)...)
+			all = append(all, validateSettings(conf)...)
 		}
 		found := false
 		for _, e := range all {

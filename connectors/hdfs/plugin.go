@@ -27,21 +27,13 @@ func Plugins() []*connect.Plugin {
 		Version:      Version,
 		Doc:          "Writes records to HDFS files through WebHDFS (JSON or text lines), partitioned by Kafka partition, field or time, committed exactly once by temp file and rename.",
 		Spec:         Spec(),
-		NewConnector: func() connect.Connector { return Connector{} },
+		NewConnector: func() connect.Connector { return connect.SharedConfigConnector{Check: validateSettings} },
 		NewSinkTask:  func() connect.SinkTask { return NewTask() },
 	}}
 }
 
-// Connector validates HDFS sink configs; every task gets the same config.
-type Connector struct{}
-
-// Validate checks the rules that span several keys.
-func (Connector) Validate(cfg connect.Config) []connect.KeyError {
+// validateSettings checks the rules that span several keys.
+func validateSettings(cfg connect.Config) []connect.KeyError {
 	_, errs := newSettings(cfg)
 	return errs
-}
-
-// TaskConfigs gives each task a copy of the connector config.
-func (Connector) TaskConfigs(cfg connect.Config, maxTasks int) ([]map[string]string, error) {
-	return connect.CopyPerTask(cfg, maxTasks), nil
 }

@@ -10,13 +10,13 @@ import (
 )
 
 // validate runs what the runtime runs on a connector config: the spec's
-// per-key validators, then Connector.Validate for the cross-key rules.
+// per-key validators, then validateSettings for the cross-key rules.
 func validate(raw map[string]string) []connect.KeyError {
 	c, errs := Spec().Parse(raw)
 	if len(errs) > 0 {
 		return errs
 	}
-	return Connector{}.Validate(c)
+	return validateSettings(c)
 }
 
 func TestBadConfigNamesTheKey(t *testing.T) {
@@ -130,7 +130,7 @@ func TestPlugin(t *testing.T) {
 		}
 	}
 	c, _ := Spec().Parse(cfg("http://x"))
-	tcs, err := Connector{}.TaskConfigs(c, 3)
+	tcs, err := connect.SharedConfigConnector{Check: validateSettings}.TaskConfigs(c, 3)
 	if err != nil || len(tcs) != 3 || tcs[2][keyURL] != "http://x" {
 		t.Fatalf("task configs %v %v", tcs, err)
 	}

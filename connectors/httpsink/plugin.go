@@ -29,23 +29,13 @@ func Plugins() []*connect.Plugin {
 		Version:      Version,
 		Doc:          "Delivers records to an HTTP endpoint in batches (JSON array, NDJSON, envelope object or joined text), with gzip, rate limiting and retries.",
 		Spec:         Spec(),
-		NewConnector: func() connect.Connector { return &Connector{} },
+		NewConnector: func() connect.Connector { return connect.SharedConfigConnector{Check: validateSettings} },
 		NewSinkTask:  func() connect.SinkTask { return NewTask() },
 	}}
 }
 
-// Connector validates HTTP sink configs and hands every task the same config.
-type Connector struct{}
-
-// Validate checks the rules that span several keys (auth type and its
-// credentials, body format and envelope, TLS files, templates...).
-func (Connector) Validate(cfg connect.Config) []connect.KeyError {
+// validateSettings checks the rules that span several keys.
+func validateSettings(cfg connect.Config) []connect.KeyError {
 	_, errs := newSettings(cfg)
 	return errs
-}
-
-// TaskConfigs gives each task a copy of the connector config: records are
-// spread over tasks by Kafka partition assignment.
-func (Connector) TaskConfigs(cfg connect.Config, maxTasks int) ([]map[string]string, error) {
-	return connect.CopyPerTask(cfg, maxTasks), nil
 }
