@@ -540,7 +540,7 @@ func (w *Worker) leaderDuties(ctx context.Context) {
 			w.writeTasks(ctx, name, tasks)
 		}
 	}
-	w.sweepStatuses(ctx, snap)
+	w.sweepStatuses(ctx)
 }
 
 // sweepStatuses removes the statuses of connectors that are no longer
@@ -549,7 +549,7 @@ func (w *Worker) leaderDuties(ctx context.Context) {
 // The status names are read before a fresh config snapshot, and a name must
 // have been missing for two session timeouts, so a connector created
 // meanwhile (or re-created) never loses its statuses.
-func (w *Worker) sweepStatuses(ctx context.Context, _ *Snapshot) {
+func (w *Worker) sweepStatuses(ctx context.Context) {
 	names := w.statuses.connectorNames()
 	snap := w.configs.snapshot()
 	missing := map[string]time.Time{}
